@@ -1,0 +1,93 @@
+"""The ``dltool`` command group and the entry wrapper that turns every outcome into an exit code.
+
+Subcommand modules are imported only when needed, and none imports numba at module level:
+``dltool --help`` stays fast.
+"""
+
+import importlib
+import os
+import sys
+import traceback
+
+import click
+
+from dltool import __version__
+from dltool.errors import DltoolError, ExitCode
+
+#: subcommand -> module defining ``command`` (one small module per tool).
+COMMANDS = {
+    "iou": "dltool.cli.iou",
+    "nms": "dltool.cli.nms",
+}
+
+
+class RunSettings:
+    """Per-invocation settings the entry wrapper needs after the command has failed."""
+
+    def __init__(self):
+        self.traceback = False
+
+
+class DltoolGroup(click.Group):
+    """Lazy subcommands, plus the mapping from outcomes to exit codes (SPEC §2)."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        return importlib.import_module(COMMANDS[name]).command
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        settings = extra.pop("obj", None) or RunSettings()
+        try:
+            rv = super().main(args, prog_name or "dltool", complete_var, standalone_mode=False,
+                              obj=settings, **extra)
+            code = rv if isinstance(rv, int) else ExitCode.OK
+        except DltoolError as e:
+            click.echo(f"Error: {e}", err=True)
+            code = e.exit_code
+        except click.ClickException as e:
+            e.show()
+            # click's plain ClickException exits 1, which means "a check failed" here.
+            code = ExitCode.BAD_INPUT if e.exit_code in (1, 2) else e.exit_code
+        except (click.Abort, KeyboardInterrupt):
+            code = ExitCode.INTERRUPTED
+        except BrokenPipeError:
+            # The reader (`| head`) has gone: stop quietly. Point stdout at devnull so that the
+            # interpreter's final flush does not raise again.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            code = ExitCode.OK
+        except Exception as e:  # a bug: say so in one line, the traceback on request
+            if settings.traceback:
+                traceback.print_exc()
+            click.echo(f"Error: internal error: {type(e).__name__}: {e} - this is a bug in dltool; "
+                       "re-run with `dltool --traceback ...` to see where, and report it", err=True)
+            code = ExitCode.INTERNAL
+        if standalone_mode:
+            sys.exit(int(code))
+        return int(code)
+
+
+def _set_traceback(ctx, param, value):
+    if value:
+        ctx.ensure_object(RunSettings).traceback = True
+
+
+@click.group(cls=DltoolGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, "--version", prog_name="dltool")
+@click.option("--traceback", is_flag=True, expose_value=False, is_eager=True, callback=_set_traceback,
+              help="Show the Python traceback of an internal error (exit code 3).")
+def cli():
+    """The working parts of a first deep-learning course, as fast command-line tools.
+
+    Data goes to stdout (a table on a terminal, CSV or JSON in a pipe), everything else to stderr.
+    Exit codes: 0 ok, 1 a check failed, 2 bad usage or input, 3 internal error, 130 interrupted.
+    """
+
+
+def main():
+    """Console-script entry point."""
+    cli.main()

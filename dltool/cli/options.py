@@ -1,0 +1,29 @@
+"""Option decorators shared by the subcommands, so every tool spells them the same way."""
+
+import click
+
+from dltool.core.boxes import BOX_FORMATS
+from dltool.io.boxes import INPUT_FORMATS
+
+
+def output_format_option(choices=("auto", "table", "csv", "tsv", "json", "jsonl"), machine="CSV"):
+    return click.option(
+        "--format", "output_format", type=click.Choice(choices), default="auto", show_default=True,
+        help=f"Output format. auto: a table when stdout is a terminal, else {machine}.")
+
+
+def quiet_option(f):
+    return click.option("-q", "--quiet", is_flag=True, help="No notes or warnings on stderr.")(f)
+
+
+def box_format_option(f):
+    return click.option(
+        "--box-format", type=click.Choice(list(BOX_FORMATS)), default="xyxy", show_default=True,
+        help="Coordinate columns: xyxy = x1,y1,x2,y2 corners; xywh = x,y,w,h top-left and size; "
+             "cxcywh = cx,cy,w,h centre and size. COCO JSON is always xywh.")(f)
+
+
+def input_format_option(f):
+    return click.option(
+        "--input-format", type=click.Choice(INPUT_FORMATS), default="auto", show_default=True,
+        help="Input format; auto: from the extension, or sniffed from the content for '-'.")(f)

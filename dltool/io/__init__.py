@@ -1,0 +1,1 @@
+"""Reading and writing formats (CSV, JSON, COCO, NPY, images). No numba here."""

@@ -1,0 +1,79 @@
+"""Where bytes come from and go to: files, ``-`` for stdin, atomic output files."""
+
+import contextlib
+import os
+import sys
+import tempfile
+
+from dltool.errors import InputError
+
+
+def input_name(path: str) -> str:
+    """How an input is named in messages."""
+    return "<stdin>" if path == "-" else path
+
+
+def read_input(path: str) -> bytes:
+    """All bytes of a file, or of standard input for ``-``.
+
+    Refuses to wait on an interactive terminal: a user who forgot the file argument gets a
+    message instead of a silent hang.
+    """
+    if path == "-":
+        if sys.stdin is None or sys.stdin.isatty():
+            raise InputError("standard input is a terminal: give a file, or pipe data in "
+                             "(e.g. `cat boxes.csv | dltool iou -`)", "<stdin>")
+        stream = getattr(sys.stdin, "buffer", sys.stdin)
+        data = stream.read()
+        return data.encode() if isinstance(data, str) else data
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise InputError("no such file - check the path", path) from None
+    except IsADirectoryError:
+        raise InputError("is a directory, expected a file", path) from None
+    except OSError as e:
+        raise InputError(f"cannot read: {e.strerror}", path) from None
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """UTF-8 text (a leading BOM, as Excel writes it, is dropped)."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise InputError(f"not UTF-8 text (byte {e.start}) - save the file as UTF-8",
+                         f"{name}:{line}") from None
+
+
+@contextlib.contextmanager
+def atomic_output(path: str, binary: bool = False):
+    """Open ``path`` for writing so that it appears whole or not at all.
+
+    Writes go to a temporary file in the same directory, renamed over ``path`` only when the
+    ``with`` block succeeds: a failed or interrupted run leaves no partial file and never
+    clobbers a good one.
+    """
+    target = os.path.abspath(path)
+    folder = os.path.dirname(target)
+    if not os.path.isdir(folder):
+        raise InputError("cannot write: its directory does not exist", path)
+    if os.path.isdir(target):
+        raise InputError("cannot write: it is a directory", path)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
+    except OSError as e:
+        raise InputError(f"cannot write: {e.strerror}", path) from None
+    try:
+        with os.fdopen(fd, "wb" if binary else "w", **({} if binary else {"newline": "", "encoding": "utf-8"})) as f:
+            yield f
+        # mkstemp makes the file 0600; give it the permissions a plain open() would have.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

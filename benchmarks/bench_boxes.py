@@ -199,7 +199,11 @@ def cv2_nms(bboxes, scores, class_ids=None):
         return cv2.dnn.NMSBoxes(bboxes, scores, 0.0, IOU_THRESHOLD)
     if hasattr(cv2.dnn, "NMSBoxesBatched"):  # OpenCV >= 4.7
         return cv2.dnn.NMSBoxesBatched(bboxes, scores, class_ids, 0.0, IOU_THRESHOLD)
-    # Older OpenCV: one call per class, then merge into one descending-score list as the others do.
+    return cv2_nms_class_loop(bboxes, scores, class_ids)
+
+
+def cv2_nms_class_loop(bboxes, scores, class_ids):
+    """Older OpenCV: one NMSBoxes call per class, merged into one descending-score list."""
     labels = np.asarray(class_ids)
     s = np.asarray(scores)
     kept = []
@@ -316,6 +320,7 @@ def main(argv=None):
         (f"spread-out, {N_CLASSES} classes", spread_boxes, spread_scores, labels, None, None),
         (f"clustered, {N_CLASSES} classes", clust_boxes, clust_scores, labels, None, None),
     ]
+    names = ["dltool", "numpy"] + (["cv2"] if cv2 is not None else [])
     time_rows, check_rows = [], []
     failed = False
     for name, boxes, scores, groups, tv_keep, target in cases:
@@ -353,7 +358,7 @@ def main(argv=None):
     print_table(["case", "dltool ms", "cv2 ms", "numpy ms", "dltool/cv2", "dltool/numpy", "target"],
                 time_rows)
     print()
-    print("kept sets (" + " / ".join(results) + "):")
+    print("kept sets (" + " / ".join(names) + "):")
     print_table(["case", "kept", "same set", "same order", "dltool == torchvision"], check_rows)
     print()
 

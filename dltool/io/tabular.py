@@ -36,6 +36,13 @@ def write_delimited(stream, columns, rows, delimiter: str = ",") -> None:
 
 
 def write_json(stream, obj) -> None:
+    """JSON; a list of records is written one record per line (still one JSON document),
+    as COCO result files usually are: readable, and diff- and grep-friendly."""
+    if isinstance(obj, list) and obj and all(isinstance(r, dict) for r in obj):
+        stream.write("[\n")
+        stream.write(",\n".join(json.dumps(r, default=json_value, allow_nan=False) for r in obj))
+        stream.write("\n]\n")
+        return
     json.dump(obj, stream, default=json_value, allow_nan=False)
     stream.write("\n")
 

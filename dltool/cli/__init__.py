@@ -45,6 +45,7 @@ class DltoolGroup(click.Group):
             rv = super().main(args, prog_name or "dltool", complete_var, standalone_mode=False,
                               obj=settings, **extra)
             code = rv if isinstance(rv, int) else ExitCode.OK
+            sys.stdout.flush()  # a reader that went away shows up here, inside the handlers below
         except DltoolError as e:
             click.echo(f"Error: {e}", err=True)
             code = e.exit_code

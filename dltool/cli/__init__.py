@@ -21,6 +21,11 @@ COMMANDS = {
 }
 
 
+class ReaderGone(Exception):
+    """stdout's reader went away (``dltool ... | head``). Not an OSError: click's own EPIPE
+    handler would turn that into exit 1 before the wrapper saw it."""
+
+
 class RunSettings:
     """Per-invocation settings the entry wrapper needs after the command has failed."""
 
@@ -39,6 +44,12 @@ class DltoolGroup(click.Group):
             return None
         return importlib.import_module(COMMANDS[name]).command
 
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as e:
+            raise ReaderGone() from e
+
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         settings = extra.pop("obj", None) or RunSettings()
         try:
@@ -55,7 +66,7 @@ class DltoolGroup(click.Group):
             code = ExitCode.BAD_INPUT if e.exit_code in (1, 2) else e.exit_code
         except (click.Abort, KeyboardInterrupt):
             code = ExitCode.INTERRUPTED
-        except BrokenPipeError:
+        except (BrokenPipeError, ReaderGone):
             # The reader (`| head`) has gone: stop quietly. Point stdout at devnull so that the
             # interpreter's final flush does not raise again.
             devnull = os.open(os.devnull, os.O_WRONLY)

@@ -6,11 +6,11 @@ import click
 
 from dltool.cli.options import box_format_option, input_format_option, output_format_option, quiet_option
 from dltool.cli.output import emit_rows, note, print_table, resolve_format
+from dltool.core.names import IOU_METRICS
 from dltool.errors import InputError
 from dltool.io.streams import atomic_output
 from dltool.io.tabular import ROW_FORMATS, format_from_extension, write_delimited, write_json
 
-METRICS = ("iou", "giou", "diou", "ciou")  # dltool.core.iou.METRICS; not imported here to keep --help light
 TABLE_COLUMNS = 12  # a terminal table shows this many B columns at most
 MAX_MATRIX = 500_000_000  # 4 GB of float64: beyond this the dense matrix is the wrong tool
 
@@ -18,7 +18,7 @@ MAX_MATRIX = 500_000_000  # 4 GB of float64: beyond this the dense matrix is the
 @click.command("iou")
 @click.argument("boxes_a", default="-", metavar="A")
 @click.argument("boxes_b", required=False, metavar="[B]")
-@click.option("--metric", type=click.Choice(METRICS), default="iou", show_default=True,
+@click.option("--metric", type=click.Choice(list(IOU_METRICS)), default="iou", show_default=True,
               help="iou, or torchvision's generalized / distance / complete IoU.")
 @click.option("--paired", is_flag=True, help="Row i of A against row i of B only (equal lengths).")
 @click.option("--min-iou", type=float, default=None, metavar="T",
@@ -53,7 +53,6 @@ def command(boxes_a, boxes_b, metric, paired, min_iou, output, box_format, input
     """
     import numpy as np
 
-    from dltool.core.iou import METRICS as CORE_METRICS
     from dltool.core.iou import box_iou, iou_pairs, paired_iou
     from dltool.io.boxes import label_codes, read_boxes
 
@@ -65,7 +64,7 @@ def command(boxes_a, boxes_b, metric, paired, min_iou, output, box_format, input
     b = a if boxes_b is None else read_boxes(boxes_b, box_format, input_format)
     image_a, image_b = label_codes(a.images, b.images) if a.images is not None and b.images is not None \
         else (None, None)
-    apart = CORE_METRICS[metric][1]
+    apart = IOU_METRICS[metric][1]
 
     if paired:
         if len(a) != len(b):

@@ -7,14 +7,9 @@ import click
 
 from dltool.cli.options import box_format_option, input_format_option, output_format_option, quiet_option
 from dltool.cli.output import emit_rows, note, resolve_format
+from dltool.core.names import NMS_METHODS
 from dltool.errors import InputError
 from dltool.io.tabular import write_json
-
-METHOD_HELP = {  # mirrors dltool.core.nms.METHODS, which the CLI must not import (it pulls numpy)
-    "hard": "drop boxes overlapping a kept box",
-    "linear": "Soft-NMS, scores x (1 - IoU) above the threshold",
-    "gaussian": "Soft-NMS, scores x exp(-IoU^2/sigma)",
-}
 
 
 @click.command("nms")
@@ -28,8 +23,8 @@ METHOD_HELP = {  # mirrors dltool.core.nms.METHODS, which the CLI must not impor
               help="Let boxes of different classes suppress each other (default: per class).")
 @click.option("--max-detections", type=click.IntRange(min=1), default=None,
               help="Keep at most this many boxes per image, the highest scores.  [default: all]")
-@click.option("--method", type=click.Choice(list(METHOD_HELP)), default="hard", show_default=True,
-              help="; ".join(f"{k}: {v}" for k, v in METHOD_HELP.items()) + ".")
+@click.option("--method", type=click.Choice(list(NMS_METHODS)), default="hard", show_default=True,
+              help="; ".join(f"{k}: {v}" for k, v in NMS_METHODS.items()) + ".")
 @click.option("--sigma", type=click.FloatRange(min=0, min_open=True), default=0.5, show_default=True,
               help="Width of the gaussian Soft-NMS decay.")
 @click.option("--indices", is_flag=True, help="Print only the kept row numbers (0-based, in score order).")

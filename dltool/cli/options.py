@@ -2,8 +2,8 @@
 
 import click
 
-from dltool.core.boxes import BOX_FORMATS
-from dltool.io.boxes import INPUT_FORMATS
+from dltool.core.names import BOX_FORMATS
+from dltool.io.streams import INPUT_FORMATS
 
 
 def output_format_option(choices=("auto", "table", "csv", "tsv", "json", "jsonl"), machine="CSV"):

@@ -6,14 +6,8 @@ Coordinates are continuous: a box ``(x1, y1, x2, y2)`` has area ``(x2 - x1) * (y
 
 import numpy as np
 
+from dltool.core.names import BOX_FORMATS
 from dltool.errors import InputError
-
-#: box format -> its four coordinate names, as used for CSV column headers.
-BOX_FORMATS = {
-    "xyxy": ("x1", "y1", "x2", "y2"),
-    "xywh": ("x", "y", "w", "h"),
-    "cxcywh": ("cx", "cy", "w", "h"),
-}
 
 
 def box_convert(boxes, in_fmt: str, out_fmt: str) -> np.ndarray:

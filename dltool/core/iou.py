@@ -13,16 +13,8 @@ denominators instead; on pixel coordinates the two agree to ~1e-10.
 import numpy as np
 
 from dltool.core.boxes import check_boxes
+from dltool.core.names import IOU_METRICS as METRICS
 from dltool.errors import InputError
-
-#: metric name -> (kernel code, value for boxes that can never be compared, e.g. on other images,
-#: which is the metric's value for boxes infinitely far apart, CIoU's aspect term left out).
-METRICS = {
-    "iou": (0, 0.0),
-    "giou": (1, -1.0),
-    "diou": (2, -1.0),
-    "ciou": (3, -1.0),
-}
 
 # Below this many pairs numpy is faster than importing numba and loading the cached kernel
 # (~0.3 s); above it the parallel numba kernel wins by 4-10x.

@@ -9,14 +9,8 @@ suppress each other; the result is still one list in descending score order.
 import numpy as np
 
 from dltool.core.boxes import check_boxes, check_scores
+from dltool.core.names import NMS_METHODS as METHODS
 from dltool.errors import InputError
-
-#: NMS method -> one-line description (the CLI's choices and help come from here).
-METHODS = {
-    "hard": "greedy NMS: drop boxes with IoU > threshold against a kept box",
-    "linear": "Soft-NMS: scale scores by (1 - IoU) where IoU > threshold",
-    "gaussian": "Soft-NMS: scale scores by exp(-IoU^2 / sigma), for every overlap",
-}
 
 # Below this many boxes the numpy loop beats importing numba and loading the cached kernels.
 NUMBA_MIN_BOXES = 3000
@@ -41,6 +35,8 @@ def _check_groups(groups, n: int):
     if groups is None:
         return None
     g = np.asarray(groups)
+    if g.shape == (0,) and n == 0:
+        return g.astype(np.int64)  # np.asarray([]) is float64: an empty list is fine
     if g.shape != (n,) or not np.issubdtype(g.dtype, np.integer):
         raise InputError(f"groups must be {n} integers (one per box), got {g.dtype} {g.shape}")
     return g.astype(np.int64)
@@ -212,6 +208,8 @@ def select_detections(boxes, scores, groups=None, images=None, iou_threshold: fl
         raise InputError(f"unknown NMS method {method!r}: expected one of {', '.join(METHODS)}")
     b = check_boxes(boxes)
     s = check_scores(scores, len(b))
+    if score_threshold is not None and not np.isfinite(score_threshold):
+        raise InputError(f"the score threshold must be a finite number, got {score_threshold}")
     if max_detections is not None and max_detections < 1:
         raise InputError(f"max detections must be at least 1, got {max_detections}")
     rows = np.arange(len(b))

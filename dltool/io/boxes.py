@@ -15,8 +15,6 @@ import numpy as np
 from dltool.core.boxes import BOX_FORMATS, box_convert
 from dltool.errors import InputError
 from dltool.io.streams import decode_text, input_name, read_input
-
-INPUT_FORMATS = ("auto", "csv", "tsv", "json", "npy")
 _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".npy": "npy"}
 _NPY_MAGIC = b"\x93NUMPY"
 # Column names dltool gives a meaning to (matched case-insensitively); all others ride along.
@@ -55,6 +53,8 @@ class BoxFile:
         return f"{self.name}:{self.lines[row]}" if self.kind == "csv" else f"{self.name}: {self.lines[row]}"
 
     def require_scores(self) -> np.ndarray:
+        if self.scores is None and len(self) == 0:
+            return np.empty(0)  # an empty file has no score column to miss
         if self.scores is None:
             hint = {"csv": "add a 'score' column",
                     "coco": "each detection needs a \"score\" key",
@@ -70,8 +70,9 @@ class BoxFile:
         if self.kind == "csv":
             out = [list(self.records[r]) for r in rows]
             if scores is not None:
-                for cells, s in zip(out, scores):
-                    cells[self.score_column] = float(s)
+                for r, cells, s in zip(rows, out, scores):
+                    if s != self.scores[r]:  # keep the original text of a score that did not change
+                        cells[self.score_column] = float(s)
             return list(self.columns), out
         if self.kind == "coco":
             extra = [k for k in self.columns if k not in ("image_id", "category_id", "bbox", "score")]

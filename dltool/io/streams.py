@@ -7,6 +7,9 @@ import tempfile
 
 from dltool.errors import InputError
 
+#: ``--input-format`` choices; ``auto`` is the extension, or the content sniffed on stdin.
+INPUT_FORMATS = ("auto", "csv", "tsv", "json", "npy")
+
 
 def input_name(path: str) -> str:
     """How an input is named in messages."""

@@ -4,28 +4,28 @@
 import csv
 import json
 
-import numpy as np
-
 #: output formats for rows -> file extensions that select them for ``-o``
 ROW_FORMATS = {"csv": (".csv",), "tsv": (".tsv", ".tab"), "json": (".json",), "jsonl": (".jsonl", ".ndjson")}
 
 
+def _plain(value):
+    """A numpy scalar as the Python number it holds (without importing numpy here: --help
+    imports this module and must stay light)."""
+    return value.item() if hasattr(value, "item") and hasattr(value, "dtype") else value
+
+
 def cell_text(value) -> str:
-    """A cell as CSV text: floats at full precision, everything else as str."""
-    if isinstance(value, (float, np.floating)):
-        return repr(float(value))
-    if isinstance(value, (np.integer,)):
-        return str(int(value))
-    return str(value)
+    """A cell as CSV text: floats at full precision (shortest round-trip repr), the rest as str."""
+    value = _plain(value)
+    return repr(value) if isinstance(value, float) else str(value)
 
 
 def json_value(value):
-    """Numpy scalars to plain Python for json.dumps."""
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+    """json.dumps' fallback for numpy scalars."""
+    plain = _plain(value)
+    if plain is value:
+        raise TypeError(f"not JSON serializable: {type(value).__name__}")
+    return plain
 
 
 def write_delimited(stream, columns, rows, delimiter: str = ",") -> None:

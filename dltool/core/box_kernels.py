@@ -35,8 +35,10 @@ def _pair_metric(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, metric):
     cw = max(ax2, bx2) - min(ax1, bx1)
     ch = max(ay2, by2) - min(ay1, by1)
     diag2 = cw * cw + ch * ch
-    dx = (ax1 + ax2 - bx1 - bx2) / 2.0
-    dy = (ay1 + ay2 - by1 - by2) / 2.0
+    # Centres first, then their difference (torchvision's order): exactly symmetric, and exactly
+    # 0 for identical boxes, however small the box is next to its coordinates.
+    dx = (ax1 + ax2) / 2.0 - (bx1 + bx2) / 2.0
+    dy = (ay1 + ay2) / 2.0 - (by1 + by2) / 2.0
     diou = iou - (dx * dx + dy * dy) / diag2 if diag2 > 0.0 else iou
     if metric == DIOU:
         return diou

@@ -50,8 +50,8 @@ def _numpy_metric(a: np.ndarray, b: np.ndarray, metric: str) -> np.ndarray:
             area_c = cw * ch
             return np.where(area_c > 0, iou - (area_c - union) / area_c, iou)
         diag2 = cw * cw + ch * ch
-        dx = (ax1 + ax2 - bx1 - bx2) / 2.0
-        dy = (ay1 + ay2 - by1 - by2) / 2.0
+        dx = (ax1 + ax2) / 2.0 - (bx1 + bx2) / 2.0  # centres first: see box_kernels._pair_metric
+        dy = (ay1 + ay2) / 2.0 - (by1 + by2) / 2.0
         diou = np.where(diag2 > 0, iou - (dx * dx + dy * dy) / diag2, iou)
         if metric == "diou":
             return diou

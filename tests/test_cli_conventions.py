@@ -18,22 +18,14 @@ import sys
 import click
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import dltool
 from dltool.cli import COMMANDS, cli
+from clitools import ROOT, SAMPLES, DATA, run
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples"
-DATA = pathlib.Path(__file__).resolve().parent / "data" / "cli"
 BOX_COMMANDS = ["nms", "iou"]
 GOOD = {"nms": DATA / "dets.csv", "iou": DATA / "dets.csv"}
 
-
-def run(*args, input=None):
-    result = CliRunner().invoke(cli, [str(a) for a in args], input=input, prog_name="dltool")
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
 
 
 def assert_one_error_line(result, starts_with, *contains, code=2):

@@ -12,20 +12,15 @@ import csv
 import io
 import json
 import os
-import pathlib
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from dltool.cli import cli
+from clitools import ROOT, SAMPLES, DATA, ok, run
 from reference import iou_matrix_loop
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples"
-DATA = pathlib.Path(__file__).resolve().parent / "data" / "cli"
 A, B = DATA / "a.csv", DATA / "b.csv"
 IMG_A, IMG_B = DATA / "img_a.csv", DATA / "img_b.csv"
 
@@ -33,16 +28,6 @@ SEVENTH = repr(1 / 7)  # 0.14285714285714285
 GIOU_A1_B = repr(1 / 7 - 2 / 9)  # enclosing box 3x3, union 7
 
 
-def run(*args, input=None):
-    result = CliRunner().invoke(cli, [str(a) for a in args], input=input)
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
-
-
-def ok(*args, input=None):
-    result = run(*args, input=input)
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
 
 
 # ------------------------------------------------------------------ matrix

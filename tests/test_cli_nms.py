@@ -8,36 +8,20 @@ reference NMS in ``tests/reference.py``. Bad input, exit codes and ``-o`` rules 
 import csv
 import io
 import json
-import pathlib
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
-from dltool.cli import cli
+from clitools import SAMPLES, DATA, ok, run
 from reference import grouped_nms, iou_pair, soft_nms_ref
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-SAMPLES = ROOT / "samples"
-DATA = pathlib.Path(__file__).resolve().parent / "data" / "cli"
 
 DETECTIONS_CSV = SAMPLES / "detections.csv"
 DETECTIONS_JSON = SAMPLES / "detections.json"
 STREET = SAMPLES / "street.png"
 
 
-def run(*args, input=None):
-    result = CliRunner().invoke(cli, [str(a) for a in args], input=input)
-    # The entry wrapper turns every outcome into an exit code: nothing may escape it.
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-    return result
-
-
-def ok(*args, input=None):
-    result = run(*args, input=input)
-    assert result.exit_code == 0, (result.stdout, result.stderr)
-    return result
 
 
 def csv_rows(text):

@@ -105,16 +105,20 @@ def _cell_index(v, v0, cell, g):
     return k
 
 
+@njit(cache=True, inline="always")
+def _cell_range(boxes, i, x0, y0, cell, gx, gy):
+    """First and last cell column and row covered by box i."""
+    return (_cell_index(boxes[i, 0], x0, cell, gx), _cell_index(boxes[i, 2], x0, cell, gx),
+            _cell_index(boxes[i, 1], y0, cell, gy), _cell_index(boxes[i, 3], y0, cell, gy))
+
+
 @njit(cache=True)
 def _build_grid(boxes, x0, y0, cell, gx, gy):
     """CSR layout of the boxes registered in each cell they cover: ``items[start[c]:start[c + 1]]``."""
     n = boxes.shape[0]
     counts = np.zeros(gx * gy + 1, dtype=np.int64)
     for i in range(n):
-        cx1 = _cell_index(boxes[i, 0], x0, cell, gx)
-        cx2 = _cell_index(boxes[i, 2], x0, cell, gx)
-        cy1 = _cell_index(boxes[i, 1], y0, cell, gy)
-        cy2 = _cell_index(boxes[i, 3], y0, cell, gy)
+        cx1, cx2, cy1, cy2 = _cell_range(boxes, i, x0, y0, cell, gx, gy)
         for cy in range(cy1, cy2 + 1):
             for cx in range(cx1, cx2 + 1):
                 counts[cy * gx + cx + 1] += 1
@@ -122,10 +126,7 @@ def _build_grid(boxes, x0, y0, cell, gx, gy):
     fill = start[:-1].copy()
     items = np.empty(start[-1], dtype=np.int64)
     for i in range(n):
-        cx1 = _cell_index(boxes[i, 0], x0, cell, gx)
-        cx2 = _cell_index(boxes[i, 2], x0, cell, gx)
-        cy1 = _cell_index(boxes[i, 1], y0, cell, gy)
-        cy2 = _cell_index(boxes[i, 3], y0, cell, gy)
+        cx1, cx2, cy1, cy2 = _cell_range(boxes, i, x0, y0, cell, gx, gy)
         for cy in range(cy1, cy2 + 1):
             for cx in range(cx1, cx2 + 1):
                 c = cy * gx + cx
@@ -141,10 +142,7 @@ def _row_pairs(a, i, b, start, items, x0, y0, cell, gx, gy, min_value, metric, o
     A pair is looked at only in the cell holding the top-left corner of its intersection, so it is
     found once although both boxes may share several cells.
     """
-    cx1 = _cell_index(a[i, 0], x0, cell, gx)
-    cx2 = _cell_index(a[i, 2], x0, cell, gx)
-    cy1 = _cell_index(a[i, 1], y0, cell, gy)
-    cy2 = _cell_index(a[i, 3], y0, cell, gy)
+    cx1, cx2, cy1, cy2 = _cell_range(a, i, x0, y0, cell, gx, gy)
     found = 0
     for cy in range(cy1, cy2 + 1):
         for cx in range(cx1, cx2 + 1):
@@ -247,10 +245,7 @@ def _nms_grid(boxes, areas, lo, hi, threshold, keep):
     item = np.empty(capacity, dtype=np.int64)
     used = 0
     for i in range(lo, hi):
-        cx1 = _cell_index(boxes[i, 0], x0, cell, gx)
-        cx2 = _cell_index(boxes[i, 2], x0, cell, gx)
-        cy1 = _cell_index(boxes[i, 1], y0, cell, gy)
-        cy2 = _cell_index(boxes[i, 3], y0, cell, gy)
+        cx1, cx2, cy1, cy2 = _cell_range(boxes, i, x0, y0, cell, gx, gy)
         suppressed = False
         for cy in range(cy1, cy2 + 1):
             for cx in range(cx1, cx2 + 1):

@@ -47,6 +47,17 @@ def _score_order(keep_rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return keep_rows[np.lexsort((keep_rows, -scores[keep_rows]))]
 
 
+def _iou_one_to_many(boxes, areas, i, rest):
+    """IoU of box i with boxes[rest], same operation order as ``box_kernels._iou`` (bit-identical)."""
+    iw = np.minimum(boxes[i, 2], boxes[rest, 2]) - np.maximum(boxes[i, 0], boxes[rest, 0])
+    ih = np.minimum(boxes[i, 3], boxes[rest, 3]) - np.maximum(boxes[i, 1], boxes[rest, 1])
+    overlap = (iw > 0) & (ih > 0)
+    inter = np.where(overlap, iw * ih, 0.0)
+    union = areas[i] + areas[rest] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(overlap & (union > 0), inter / union, 0.0)
+
+
 def _numpy_nms(boxes, segments, threshold):
     """O(n) Python iterations of O(n) numpy work: fastest for small inputs (no numba import)."""
     areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
@@ -58,14 +69,7 @@ def _numpy_nms(boxes, segments, threshold):
                 continue
             i = lo + k
             keep[i] = True
-            rest = slice(i + 1, hi)
-            iw = np.minimum(boxes[i, 2], boxes[rest, 2]) - np.maximum(boxes[i, 0], boxes[rest, 0])
-            ih = np.minimum(boxes[i, 3], boxes[rest, 3]) - np.maximum(boxes[i, 1], boxes[rest, 1])
-            overlap = (iw > 0) & (ih > 0)
-            inter = np.where(overlap, iw * ih, 0.0)
-            union = areas[i] + areas[rest] - inter
-            with np.errstate(divide="ignore", invalid="ignore"):
-                iou = np.where(overlap & (union > 0), inter / union, 0.0)
+            iou = _iou_one_to_many(boxes, areas, i, slice(i + 1, hi))
             alive[k + 1:] &= ~(iou > threshold)
     return keep
 
@@ -130,13 +134,7 @@ def _numpy_soft_nms(boxes, scores, order_key, segments, threshold, sigma, gaussi
             rank[i] = step
             step += 1
             rest = lo + np.flatnonzero(alive)
-            iw = np.minimum(boxes[i, 2], boxes[rest, 2]) - np.maximum(boxes[i, 0], boxes[rest, 0])
-            ih = np.minimum(boxes[i, 3], boxes[rest, 3]) - np.maximum(boxes[i, 1], boxes[rest, 1])
-            overlap = (iw > 0) & (ih > 0)
-            inter = np.where(overlap, iw * ih, 0.0)
-            union = areas[i] + areas[rest] - inter
-            with np.errstate(divide="ignore", invalid="ignore"):
-                iou = np.where(overlap & (union > 0), inter / union, 0.0)
+            iou = _iou_one_to_many(boxes, areas, i, rest)
             if gaussian:
                 s[rest] *= np.exp(-(iou * iou) / sigma)
             else:

@@ -13,6 +13,8 @@ in ``dltool.core.iou`` / ``dltool.core.nms``:
 
 import math
 
+import numpy as np
+
 
 def _coords(box):
     x1, y1, x2, y2 = (float(v) for v in box)
@@ -143,3 +145,59 @@ def soft_nms_ref(boxes, scores, t=0.3, sigma=0.5, method="linear", min_score=0.0
                     del current[j]
     keep = sorted(final, key=lambda i: (-final[i], i))
     return keep, [final[i] for i in keep]
+
+
+# ---------------------------------------------------------------- anchors (k-means with 1 - IoU)
+
+
+def wh_iou_pair(w, h, aw, ah):
+    """IoU of two box shapes sharing a centre."""
+    inter = min(w, aw) * min(h, ah)
+    return inter / (w * h + aw * ah - inter)
+
+
+def assign_ref(wh, anchors):
+    """Each box to its anchor of highest IoU (first on ties), pair by pair."""
+    labels, best = [], []
+    for w, h in wh:
+        ious = [wh_iou_pair(w, h, aw, ah) for aw, ah in anchors]
+        j = max(range(len(ious)), key=lambda t: (ious[t], -t))
+        labels.append(j)
+        best.append(ious[j])
+    return np.array(labels), np.array(best)
+
+
+def lloyd_ref(wh, centroids, update="median", max_iter=300, tol=1e-9, backtrack=(1.0, 0.5, 0.25, 0.125)):
+    """Plain Lloyd k-means with d = 1 - IoU: assign, move each centroid to its cluster's median (or
+    mean); an empty cluster goes to the worst-served box; a step that lowers the average IoU is
+    shortened (1/2, 1/4, 1/8) or ends the run. Returns (centroids, history of avg IoU)."""
+    wh = np.asarray(wh, dtype=float)
+    c = np.array(centroids, dtype=float)
+    labels, best = assign_ref(wh, c)
+    history = [best.mean()]
+    for _ in range(max_iter):
+        target = np.empty_like(c)
+        empty = []
+        for j in range(len(c)):
+            members = wh[labels == j]
+            if len(members) == 0:
+                empty.append(j)
+            else:
+                target[j] = np.median(members, axis=0) if update == "median" else members.mean(axis=0)
+        worst = np.argsort(best, kind="stable")
+        for n, j in enumerate(empty):
+            target[j] = wh[worst[n]]
+        for fraction in backtrack:
+            proposal = c + fraction * (target - c)
+            new_labels, new_best = assign_ref(wh, proposal)
+            if new_best.mean() >= history[-1]:
+                break
+        else:
+            break
+        gain = new_best.mean() - history[-1]
+        unchanged = np.array_equal(new_labels, labels)
+        c, labels, best = proposal, new_labels, new_best
+        history.append(best.mean())
+        if unchanged or gain < tol:
+            break
+    return c, history

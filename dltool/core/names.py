@@ -25,3 +25,21 @@ NMS_METHODS = {
     "linear": "Soft-NMS: scale scores by (1 - IoU) where IoU > threshold",
     "gaussian": "Soft-NMS: scale scores by exp(-IoU^2 / sigma), for every overlap",
 }
+
+#: Published anchor sets, (w, h) in pixels at 640 (YOLOv5) / 416-608 (darknet) input size.
+#: YOLOv5's default anchors are YOLOv3's, fitted to COCO by k-means; YOLOv4/v7 refit them.
+PRESET_ANCHORS = {
+    "yolov3": ((10, 13), (16, 30), (33, 23), (30, 61), (62, 45), (59, 119),
+               (116, 90), (156, 198), (373, 326)),
+    "yolov3-tiny": ((10, 14), (23, 27), (37, 58), (81, 82), (135, 169), (344, 319)),
+    "yolov4": ((12, 16), (19, 36), (40, 28), (36, 75), (76, 55), (72, 146),
+               (142, 110), (192, 243), (459, 401)),
+    "yolov5": ((10, 13), (16, 30), (33, 23), (30, 61), (62, 45), (59, 119),
+               (116, 90), (156, 198), (373, 326)),
+}
+
+#: k-means centroid update -> description.
+ANCHOR_UPDATES = {
+    "median": "per-cluster median of widths and of heights (robust to outliers)",
+    "mean": "per-cluster mean, as darknet and the course do",
+}

@@ -16,6 +16,7 @@ from dltool.errors import DltoolError, ExitCode
 
 #: subcommand -> module defining ``command`` (one small module per tool).
 COMMANDS = {
+    "anchors-kmeans": "dltool.cli.anchors",
     "iou": "dltool.cli.iou",
     "nms": "dltool.cli.nms",
 }

@@ -137,7 +137,10 @@ def test_yolo_segment_lines_give_their_bounding_box(tmp_path):
 def test_yolo_tolerates_rounding_outside_the_unit_interval(tmp_path):
     write(tmp_path, {"labels/a.txt": "0 0.5 0.5 1.0000005 0.5\n0 0.5 0.5 0.5 -0.0000005\n"})
     got = read_labels(str(tmp_path), img_size=100, assume_square=True, min_size=0)
-    same(got.wh, [[100, 50], [50, 0]])
+    # Both lines are read (no error); the second, clipped to zero height, has no IoU with
+    # anything and is dropped even at --min-size 0.
+    same(got.wh, [[100, 50]])
+    assert got.dropped == 1
 
 
 def test_yolo_blank_lines_crlf_and_empty_files(tmp_path):

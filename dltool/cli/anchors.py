@@ -10,7 +10,7 @@ from dltool.cli.output import note, print_table, resolve_format
 from dltool.cli.progress import progress_bar
 from dltool.core.names import ANCHOR_UPDATES, PRESET_ANCHORS
 from dltool.errors import InputError
-from dltool.io.streams import atomic_output
+from dltool.io.streams import atomic_output, check_writable
 
 FORMATS = ("auto", "table", "csv", "json", "darknet", "yolov5")
 # -o FILE picks its format from the extension when --format is auto.
@@ -52,7 +52,8 @@ PLOT_POINTS = 50_000  # boxes drawn in --plot at most (a seeded sample): more on
               help="auto: a table on a terminal, else CSV. darknet: the cfg 'anchors =' line; yolov5: "
                    "the model yaml 'anchors:' block.")
 @click.option("-o", "--output", default=None, metavar="FILE",
-              help="Write the anchors here (format from .csv/.json/.yaml/.cfg/.txt), atomically.")
+              help="Write the anchors here (format from .csv/.json/.yaml/.cfg/.txt), atomically.  "
+                   "[default: stdout]")
 @click.option("--plot", default=None, metavar="PNG", help="Draw box shapes (w vs h, by cluster) and anchors.")
 @quiet_option
 def command(labels, clusters, img_size, assume_square, min_size, input_format, restarts, update, max_iter,
@@ -75,14 +76,24 @@ def command(labels, clusters, img_size, assume_square, min_size, input_format, r
     from dltool.core.anchors import anchor_metrics, assign, kmeans_anchors, parse_anchors
     from dltool.io.labels import read_labels
 
-    other = parse_anchors(compare) if compare else None
+    other = parse_anchors(compare) if compare is not None else None
     fmt = _output_format(output_format, output)
+    # Refuse unusable output targets before any work, so that a run failing on one never
+    # leaves the other written.
+    for target in (output, plot):
+        if target:
+            check_writable(target)
+    if plot:
+        from dltool.io.plot import require_png
+
+        require_png(plot)
     data = read_labels(labels, img_size=img_size, assume_square=assume_square, min_size=min_size,
                        input_format=input_format)
     for line in data.notes:
         note(quiet, f"anchors-kmeans: {line}")
-    images = f" from {data.n_images} images" if data.n_images else ""
-    dropped = f" ({data.dropped} dropped: a side < {min_size:g} px)" if data.dropped else ""
+    images = f" from {data.n_images} image{'s' if data.n_images != 1 else ''}" if data.n_images else ""
+    reason = f"a side < {min_size:g} px" if min_size > 0 else "a side of 0 px"
+    dropped = f" ({data.dropped} dropped: {reason})" if data.dropped else ""
     note(quiet, f"anchors-kmeans: {len(data.wh)} boxes{images} in {data.name}{dropped}")
 
     with progress_bar(quiet) as update_bar:

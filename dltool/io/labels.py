@@ -103,7 +103,8 @@ def read_labels(path: str, img_size: int = 640, assume_square: bool = False,
         YOLO only: read no images and take every image as ``img_size`` x ``img_size``
         (``w_px = w_norm * img_size``). Needs ``img_size > 0``.
     min_size : float
-        Drop boxes with a width or height under ``min_size`` pixels (counted in ``dropped``).
+        Drop boxes with a width or height under ``min_size`` pixels, or of zero width or height
+        (counted in ``dropped``).
     input_format : str
         One of :data:`LABEL_FORMATS`; ``auto`` decides from the path (see the module docstring).
 
@@ -128,7 +129,9 @@ def read_labels(path: str, img_size: int = 640, assume_square: bool = False,
     else:
         wh, n_images = _read_csv(path), 0
     total = len(wh)
-    keep = (wh >= min_size).all(axis=1) if total else np.zeros(0, dtype=bool)
+    # A zero side has no IoU with anything (0/0 against another zero-width box): it is dropped
+    # with the small boxes even at --min-size 0.
+    keep = ((wh >= min_size) & (wh > 0)).all(axis=1) if total else np.zeros(0, dtype=bool)
     dropped = int(total - np.count_nonzero(keep))
     wh = np.ascontiguousarray(wh[keep], dtype=np.float64).reshape(-1, 2)
     if not len(wh):

@@ -272,6 +272,12 @@ def _pair(x, y):
 # --- the chart ---------------------------------------------------------------------------------
 
 
+
+def require_png(path: str) -> None:
+    """Refuse an output name that is not ``.png`` (callers check before doing the work)."""
+    if os.path.splitext(path)[1].lower() != ".png":
+        raise InputError("a chart is a PNG picture: use a .png output name", path)
+
 class Chart:
     """A chart of scatter points, lines, bars and markers, written as a PNG by :meth:`save`.
 
@@ -446,8 +452,7 @@ class Chart:
         InputError
             The name does not end in ``.png``, or the file cannot be written there.
         """
-        if os.path.splitext(path)[1].lower() != ".png":
-            raise InputError("a chart is a PNG picture: use a .png output name", path)
+        require_png(path)
         image = self.render()
         with atomic_output(path, binary=True) as f:
             image.save(f, format="PNG")

@@ -50,6 +50,15 @@ def decode_text(data: bytes, name: str) -> str:
                          f"{name}:{line}") from None
 
 
+def check_writable(path: str) -> None:
+    """Fail early, before any work, if ``path`` cannot be an output file."""
+    target = os.path.abspath(path)
+    if not os.path.isdir(os.path.dirname(target)):
+        raise InputError("cannot write: its directory does not exist", path)
+    if os.path.isdir(target):
+        raise InputError("cannot write: it is a directory", path)
+
+
 @contextlib.contextmanager
 def atomic_output(path: str, binary: bool = False):
     """Open ``path`` for writing so that it appears whole or not at all.
@@ -58,12 +67,9 @@ def atomic_output(path: str, binary: bool = False):
     ``with`` block succeeds: a failed or interrupted run leaves no partial file and never
     clobbers a good one.
     """
+    check_writable(path)
     target = os.path.abspath(path)
     folder = os.path.dirname(target)
-    if not os.path.isdir(folder):
-        raise InputError("cannot write: its directory does not exist", path)
-    if os.path.isdir(target):
-        raise InputError("cannot write: it is a directory", path)
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
     except OSError as e:

@@ -43,3 +43,11 @@ ANCHOR_UPDATES = {
     "median": "per-cluster median of widths and of heights (robust to outliers)",
     "mean": "per-cluster mean, as darknet and the course do",
 }
+
+#: optimizer -> its update, as the course writes it (v: first moment, s: second moment).
+OPTIMIZERS = {
+    "gd": "W -= lr dW",
+    "momentum": "v = b1 v + (1 - b1) dW; W -= lr v",
+    "rmsprop": "s = b2 s + (1 - b2) dW^2; W -= lr dW / (sqrt(s) + eps)",
+    "adam": "v, s as above; W -= lr v_hat / (sqrt(s_hat) + eps), bias-corrected",
+}

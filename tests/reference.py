@@ -201,3 +201,36 @@ def lloyd_ref(wh, centroids, update="median", max_iter=300, tol=1e-9, backtrack=
         if unchanged or gain < tol:
             break
     return c, history
+
+
+# ---------------------------------------------------------------- optimizers, as the course writes them
+
+
+def course_update(name, W, dW, state, t, lr, beta1=0.9, beta2=0.999, epsilon=1e-8):
+    """One parameter update with the course's equations (C2W2); ``state`` holds v and s."""
+    v, s = state.setdefault("v", np.zeros_like(W)), state.setdefault("s", np.zeros_like(W))
+    if name == "gd":
+        return W - lr * dW
+    if name == "momentum":
+        state["v"] = beta1 * v + (1 - beta1) * dW
+        return W - lr * state["v"]
+    if name == "rmsprop":
+        state["s"] = beta2 * s + (1 - beta2) * dW ** 2
+        return W - lr * dW / (np.sqrt(state["s"]) + epsilon)
+    state["v"] = beta1 * v + (1 - beta1) * dW
+    state["s"] = beta2 * s + (1 - beta2) * dW ** 2
+    v_corrected = state["v"] / (1 - beta1 ** t)
+    s_corrected = state["s"] / (1 - beta2 ** t)
+    return W - lr * v_corrected / (np.sqrt(s_corrected) + epsilon)
+
+
+def numerical_gradient(f, theta, eps=1e-6):
+    """Two-sided finite differences of a scalar function, coordinate by coordinate."""
+    theta = np.array(theta, dtype=float)
+    grad = np.zeros_like(theta)
+    for i in np.ndindex(theta.shape):
+        plus, minus = theta.copy(), theta.copy()
+        plus[i] += eps
+        minus[i] -= eps
+        grad[i] = (f(plus) - f(minus)) / (2 * eps)
+    return grad

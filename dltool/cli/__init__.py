@@ -19,6 +19,8 @@ COMMANDS = {
     "anchors-kmeans": "dltool.cli.anchors",
     "iou": "dltool.cli.iou",
     "nms": "dltool.cli.nms",
+    "predict": "dltool.cli.predict",
+    "train-logreg": "dltool.cli.train_logreg",
 }
 
 

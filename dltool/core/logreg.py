@@ -54,6 +54,10 @@ class Hyper:
         decay = (0.0 if batch == 0 or batch >= m else 1.0) if self.lr_decay is None else self.lr_decay
         return replace(self, batch_size=batch, lr_decay=decay)
 
+    def check_values(self) -> None:
+        """Check the settings that do not depend on the data (before reading it)."""
+        self.resolve(1).check()
+
     def check(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise InputError(f"unknown optimizer {self.optimizer!r}: expected one of {', '.join(OPTIMIZERS)}")
@@ -233,40 +237,45 @@ def train(X, y, n_classes: int, hyper: Hyper, X_val=None, y_val=None, progress=N
     start = time.perf_counter()
     t = 0
     best, stale = math.inf, 0
-    for epoch in range(hyper.epochs):
-        lr = hyper.lr / (1.0 + hyper.lr_decay * epoch)
-        loss_sum = 0.0
-        for lo in (rng.permutation(starts) if B < m else starts):
-            hi = min(lo + B, m)
-            nb = hi - lo
-            xb, ybatch = X[lo:hi], y_fit[lo:hi]
-            zb, dzb = Z[:nb], dZ[:nb]
-            np.dot(xb, Wt, out=zb)
-            zb += b
-            loss_sum += xent(zb, ybatch, dzb)
-            np.dot(xb.T, dzb, out=G)
-            np.sum(dzb, axis=0, out=gb)
-            t += 1
-            c1, c2 = 1.0 - hyper.beta1 ** t, 1.0 - hyper.beta2 ** t
-            step(Wt, G, state[0], state[1], kind, lr, hyper.beta1, hyper.beta2, hyper.epsilon, c1, c2,
-                 hyper.l2 / m)
-            step(b, gb, state[2], state[3], kind, lr, hyper.beta1, hyper.beta2, hyper.epsilon, c1, c2, 0.0)
-        # The epoch's cost as the course reports it: the mean of the batch losses, plus the L2 term.
-        cost = loss_sum / m + hyper.l2 / (2 * m) * float(np.sum(Wt * Wt))
-        if not math.isfinite(cost):
-            raise InputError(f"training diverged at epoch {epoch + 1} (cost {cost}): lower --lr")
-        history.cost.append(cost)
-        if X_val is not None:
-            history.val_cost.append(cross_entropy(predict_proba(Wt.T, b, X_val), y_val))
-        history.epochs = epoch + 1
-        if progress is not None:
-            progress(epoch + 1, hyper.epochs, cost)
-        # Relative, like lbfgs's ftol: strict on small costs, loose on large noisy ones.
-        stale = stale + 1 if best - cost < hyper.tol * abs(min(best, cost)) else 0
-        best = min(best, cost)
-        if stale >= hyper.patience:
-            history.stopped_early = True
-            break
+    # A diverging run overflows: the non-finite cost is reported below, not as numpy warnings.
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(hyper.epochs):
+            lr = hyper.lr / (1.0 + hyper.lr_decay * epoch)
+            loss_sum = 0.0
+            penalty = 0.0  # sum over batches of nb ||W||², W as it was when the batch's loss was taken
+            for lo in (rng.permutation(starts) if B < m else starts):
+                hi = min(lo + B, m)
+                nb = hi - lo
+                xb, ybatch = X[lo:hi], y_fit[lo:hi]
+                zb, dzb = Z[:nb], dZ[:nb]
+                np.dot(xb, Wt, out=zb)
+                zb += b
+                loss_sum += xent(zb, ybatch, dzb)
+                penalty += nb * float(np.vdot(Wt, Wt))
+                np.dot(xb.T, dzb, out=G)
+                np.sum(dzb, axis=0, out=gb)
+                t += 1
+                c1, c2 = 1.0 - hyper.beta1 ** t, 1.0 - hyper.beta2 ** t
+                step(Wt, G, state[0], state[1], kind, lr, hyper.beta1, hyper.beta2, hyper.epsilon, c1, c2,
+                     hyper.l2 / m)
+                step(b, gb, state[2], state[3], kind, lr, hyper.beta1, hyper.beta2, hyper.epsilon, c1, c2, 0.0)
+            # The epoch's cost: the mean over its batches of each batch's cost (loss + L2 term) with
+            # the weights that batch saw; for full-batch training, exactly the cost before the step.
+            cost = (loss_sum + hyper.l2 / (2 * m) * penalty) / m
+            if not math.isfinite(cost):
+                raise InputError(f"training diverged at epoch {epoch + 1} (cost {cost}): lower --lr")
+            history.cost.append(cost)
+            if X_val is not None:
+                history.val_cost.append(cross_entropy(predict_proba(Wt.T, b, X_val), y_val))
+            history.epochs = epoch + 1
+            if progress is not None:
+                progress(epoch + 1, hyper.epochs, cost)
+            # Relative, like lbfgs's ftol: strict on small costs, loose on large noisy ones.
+            stale = stale + 1 if best - cost < hyper.tol * abs(min(best, cost)) else 0
+            best = min(best, cost)
+            if hyper.tol > 0 and stale >= hyper.patience:  # tol 0: run every epoch
+                history.stopped_early = True
+                break
     history.seconds = time.perf_counter() - start
     return np.ascontiguousarray(Wt.T), b, history
 
@@ -274,3 +283,41 @@ def train(X, y, n_classes: int, hyper: Hyper, X_val=None, y_val=None, progress=N
 def confusion_matrix(y_true, y_pred, n_classes: int) -> np.ndarray:
     """counts[i, j]: examples of class i predicted as class j."""
     return np.bincount(y_true * n_classes + y_pred, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def encode_labels(labels):
+    """Class list and class index per example. Labels that all read as numbers sort numerically
+    ("2" before "10"), others as text."""
+    labels = np.asarray(labels).astype(str)
+    classes = np.unique(labels).tolist()
+    try:
+        classes.sort(key=float)
+    except ValueError:
+        pass
+    index = {c: i for i, c in enumerate(classes)}
+    return classes, np.array([index[v] for v in labels.tolist()], dtype=np.int64)
+
+
+def standardization(X):
+    """Per-feature mean and std of the training set; a constant feature gets std 1 (left as is)."""
+    mean = X.mean(axis=0)
+    std = X.std(axis=0)
+    std[std == 0] = 1.0
+    return mean, std
+
+
+def stratified_split(y, fraction: float, seed: int):
+    """Indices (train, validation) holding out ``fraction`` of each class (at least one example of
+    every class with two or more)."""
+    rng = np.random.default_rng(seed)
+    train_rows, val_rows = [], []
+    for c in np.unique(y):
+        rows = rng.permutation(np.flatnonzero(y == c))
+        k = int(round(fraction * len(rows)))
+        if len(rows) >= 2:
+            k = min(max(k, 1), len(rows) - 1)
+        else:
+            k = 0
+        val_rows.append(rows[:k])
+        train_rows.append(rows[k:])
+    return np.sort(np.concatenate(train_rows)), np.sort(np.concatenate(val_rows))

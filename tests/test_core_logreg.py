@@ -223,6 +223,10 @@ def test_auto_batch_size_and_decay():
     explicit = Hyper(batch_size=32, lr_decay=0.25).resolve(100)
     assert explicit.batch_size == 32 and explicit.lr_decay == 0.25
     assert Hyper(batch_size=32).resolve(100).lr_decay == 1.0
+    # auto learning rate: 0.01 up to 100 features, scaled by sqrt(100 / n) beyond
+    assert Hyper().resolve(10, 30).lr == 0.01 and Hyper().resolve(10, 100).lr == 0.01
+    assert Hyper().resolve(10, 12288).lr == pytest.approx(0.01 * math.sqrt(100 / 12288))
+    assert Hyper(lr=0.5).resolve(10, 12288).lr == 0.5
 
 
 def test_divergence_is_a_clear_error():

@@ -31,7 +31,8 @@ DATA_FORMATS = ("auto", "csv", "npz", "images")  # dltool.io.datasets.DATA_FORMA
                    "set up to 4096 examples, else 512.")
 @click.option("--optimizer", type=click.Choice(list(OPTIMIZERS)), default="adam", show_default=True,
               help="; ".join(f"{k}: {v}" for k, v in OPTIMIZERS.items()) + ".")
-@click.option("--lr", type=float, default=0.01, show_default=True, help="Learning rate alpha_0.")
+@click.option("--lr", default="auto", show_default=True, metavar="ALPHA|auto",
+              help="Learning rate alpha_0; auto: 0.01, times sqrt(100/n) above n = 100 features.")
 @click.option("--beta1", type=float, default=0.9, show_default=True, help="Momentum / Adam first-moment decay.")
 @click.option("--beta2", type=float, default=0.999, show_default=True, help="RMSprop / Adam second-moment decay.")
 @click.option("--epsilon", type=float, default=1e-8, show_default=True, help="RMSprop / Adam epsilon.")
@@ -84,7 +85,7 @@ def command(data, output, label_column, image_size, input_format, epochs, batch_
     if validation_data and validation_split:
         raise InputError("--validation and --validation-split do not combine: pick one")
     hyper = logreg.Hyper(epochs=epochs, batch_size=_auto_int(batch_size, "--batch-size"), optimizer=optimizer,
-                         lr=lr, beta1=beta1, beta2=beta2, epsilon=epsilon, lr_decay=_auto_float(lr_decay),
+                         lr=_auto_float(lr, "--lr"), beta1=beta1, beta2=beta2, epsilon=epsilon, lr_decay=_auto_float(lr_decay, "--lr-decay"),
                          l2=l2, tol=tol, seed=seed)
     hyper.check_values()
 
@@ -116,7 +117,7 @@ def command(data, output, label_column, image_size, input_format, epochs, batch_
     with progress_bar(quiet) as update:
         W, b, history = logreg.train(Xs, y, len(classes), hyper, Xv, y_val,
                                      progress=lambda e, total, cost: update("epochs", e, total, f"cost {cost:.5f}"))
-    settings = hyper.resolve(len(Xs))
+    settings = hyper.resolve(*Xs.shape)
     report = _report(logreg, W, b, Xs, y, Xv, y_val, classes, history, settings, train, standardize)
     if output:
         save_model(output, SavedModel(W, b, classes, mean, std, train.image_size,
@@ -144,13 +145,13 @@ def _auto_int(value, option):
     return number
 
 
-def _auto_float(value):
+def _auto_float(value, option):
     if value == "auto":
         return None
     try:
         return float(value)
     except ValueError:
-        raise InputError(f"--lr-decay must be a number >= 0 or 'auto', got {value!r}") from None
+        raise InputError(f"{option} must be a number or 'auto', got {value!r}") from None
 
 
 def _metrics(logreg, W, b, X, y, n_classes):

@@ -31,7 +31,7 @@ class Hyper:
     epochs: int = 1000
     batch_size: int | None = None  # None: auto_batch_size(m); 0: the whole training set is one batch
     optimizer: str = "adam"
-    lr: float = 0.01
+    lr: float | None = None  # None: auto_lr(n_features)
     beta1: float = 0.9
     beta2: float = 0.999
     epsilon: float = 1e-8
@@ -41,8 +41,12 @@ class Hyper:
     patience: int = 3  # ... this many epochs in a row
     seed: int = 0
 
-    def resolve(self, m: int) -> "Hyper":
-        """The settings with the automatic choices made for m training examples.
+    def resolve(self, m: int, n: int = 1) -> "Hyper":
+        """The settings with the automatic choices made for m training examples of n features.
+
+        Learning rate: 0.01, times sqrt(100 / n) above 100 features. One step moves every weight
+        by about lr (Adam) and the logit by about lr times the number of features, so 12,288 pixels
+        need a smaller step than 30 measurements to avoid overshooting.
 
         Up to FULL_BATCH_MAX examples, one batch and no decay: exact gradients converge without a
         schedule, and an epoch costs next to nothing. Beyond, mini-batches of 512 with
@@ -52,7 +56,8 @@ class Hyper:
         full = m <= FULL_BATCH_MAX
         batch = (0 if full else 512) if self.batch_size is None else self.batch_size
         decay = (0.0 if batch == 0 or batch >= m else 1.0) if self.lr_decay is None else self.lr_decay
-        return replace(self, batch_size=batch, lr_decay=decay)
+        lr = 0.01 * min(1.0, math.sqrt(100 / max(n, 1))) if self.lr is None else self.lr
+        return replace(self, batch_size=batch, lr_decay=decay, lr=lr)
 
     def check_values(self) -> None:
         """Check the settings that do not depend on the data (before reading it)."""
@@ -207,7 +212,7 @@ def train(X, y, n_classes: int, hyper: Hyper, X_val=None, y_val=None, progress=N
     X = np.ascontiguousarray(X, dtype=np.float64)
     y = np.ascontiguousarray(y, dtype=np.int64)
     m, n = X.shape
-    hyper = hyper.resolve(m)
+    hyper = hyper.resolve(m, n)
     hyper.check()
     if n_classes < 2:
         raise InputError("training needs at least 2 classes")

@@ -42,6 +42,8 @@ def command(model, data, input_format, output, output_format, quiet):
     dataset = read_dataset(data, label_column=saved.label_name or None, require_labels=False,
                            image_size=saved.image_size if images else 64, input_format=input_format,
                            expected_features=None if images else saved.feature_names or None)
+    for line in dataset.notes:
+        note(quiet, f"predict: {line}")
     if images and dataset.kind != "images":
         raise InputError(f"the model was trained on {saved.image_size}x{saved.image_size} images: give an "
                          "image folder", dataset.name)

@@ -90,9 +90,14 @@ def command(data, output, label_column, image_size, input_format, epochs, batch_
     hyper.check_values()
 
     train = read_dataset(data, label_column=label_column, image_size=image_size, input_format=input_format)
+    for line in train.notes:
+        note(quiet, f"train-logreg: {line}")
     classes, y = logreg.encode_labels(train.y)
     if len(classes) < 2:
         raise InputError(f"only one class ({classes[0]!r}) in the labels: training needs at least two", train.name)
+    if len(classes) > max(20, len(y) // 2):
+        note(quiet, f"train-logreg: warning: {len(classes)} classes in {len(y)} examples - is "
+                    f"{train.label_name!r} really the label? (--label-column)")
     X = train.X
     X_val = y_val = None
     if validation_data:

@@ -670,9 +670,17 @@ def _listdir(folder: str, name: str):
 
 
 def _walk(root: str) -> list:
-    """Every file under ``root`` as a ``/``-separated path relative to it (hidden ones left out), sorted."""
-    found = []
+    """Every file under ``root`` as a ``/``-separated path relative to it (hidden ones left out), sorted.
+
+    Linked folders are followed, as torchvision's ImageFolder does, each real folder once: a link
+    back up the tree is not a loop."""
+    found, seen = [], set()
     for folder, dirs, files in os.walk(root, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         rel = os.path.relpath(folder, root)
         prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"

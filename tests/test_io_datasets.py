@@ -448,7 +448,7 @@ def test_npz_object_arrays_are_never_unpickled(tmp_path):
 
 def test_not_an_npz(tmp_path):
     path = write(tmp_path / "d.npz", b"PK\x03\x04 broken")
-    assert error(path).startswith(f"{path}: not a valid .npz file (")
+    assert error(path).startswith(f"{path}: damaged .npz archive (BadZipFile)")
     path = tmp_path / "a.npy"
     np.save(path, np.eye(2))
     assert error(path) == (f"{path}: an .npy file holds one array; features and labels go together in an "

@@ -1,5 +1,7 @@
 """``dltool predict``: apply a model written by ``dltool train-logreg``."""
 
+import os
+
 import click
 
 from dltool.cli.options import output_format_option, quiet_option
@@ -39,14 +41,20 @@ def command(model, data, input_format, output, output_format, quiet):
 
     saved = load_model(model)
     images = saved.image_size > 0
+    # Check the kind of data against the model before parsing it: a CSV given to an image model
+    # should hear that, not about a cell its parser did not expect.
+    folder = input_format == "images" or (input_format == "auto" and data != "-" and os.path.isdir(data))
+    if images and not folder:
+        raise InputError(f"the model was trained on {saved.image_size}x{saved.image_size} images: give an "
+                         "image folder", data if data != "-" else "<stdin>")
+    if folder and not images:
+        raise InputError(f"the model was trained on {saved.n_features} tabular features: give a CSV or an "
+                         ".npz, not an image folder", data)
     dataset = read_dataset(data, label_column=saved.label_name or None, require_labels=False,
                            image_size=saved.image_size if images else 64, input_format=input_format,
                            expected_features=None if images else saved.feature_names or None)
     for line in dataset.notes:
         note(quiet, f"predict: {line}")
-    if images and dataset.kind != "images":
-        raise InputError(f"the model was trained on {saved.image_size}x{saved.image_size} images: give an "
-                         "image folder", dataset.name)
     if dataset.X.shape[1] != saved.n_features:
         raise InputError(f"{dataset.X.shape[1]} features, but the model takes {saved.n_features}"
                          + (f" ({saved.image_size}x{saved.image_size}x3 pixels)" if images else ""), dataset.name)

@@ -45,11 +45,12 @@ DATA_FORMATS = ("auto", "csv", "npz", "images")  # dltool.io.datasets.DATA_FORMA
 @click.option("--validation-split", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
               help="Hold out this fraction of each class for validation.")
 @click.option("--validation", "validation_data", default=None, metavar="DATA",
-              help="Validate on this data set instead (same form as DATA).")
+              help="Validate on this data set instead (same form as DATA).  [default: none]")
 @click.option("--tol", type=click.FloatRange(min=0), default=1e-4, show_default=True,
               help="Stop when the cost improves by less than tol x cost for 3 epochs in a row (0: never).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of shuffling and the validation split.")
-@click.option("--plot", default=None, metavar="PNG", help="Draw the cost curve (and validation cost) here.")
+@click.option("--plot", default=None, metavar="PNG",
+              help="Draw the cost curve (and validation cost) here.  [default: none]")
 @click.option("--format", "output_format", type=click.Choice(["auto", "table", "json"]), default="auto",
               show_default=True, help="The report: auto is a table on a terminal, else JSON.")
 @quiet_option

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dltool.errors import InputError
-from dltool.io.streams import decode_text, input_name, read_input
+from dltool.io.streams import decode_text, input_name, read_input, open_npz
 
 #: ``--input-format`` choices of ``train-logreg`` and ``predict``.
 DATA_FORMATS = ("auto", "csv", "npz", "images")
@@ -554,13 +554,7 @@ def _read_npz(data, name, require_labels) -> Dataset:
     if data.startswith(_NPY_MAGIC):
         raise InputError(f"an .npy file holds one array; features and labels go together in an .npz - "
                          f"{_NPZ_FIX}", name)
-    try:
-        npz = np.load(io.BytesIO(data), allow_pickle=False)
-    except Exception as e:  # BadZipFile, ValueError (pickled data), EOFError...
-        raise InputError(f"not a valid .npz file ({str(e) or type(e).__name__}) - {_NPZ_FIX}", name) from None
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise InputError(f"not an .npz archive - {_NPZ_FIX}", name)
-    with npz:
+    with open_npz(data, name, _NPZ_FIX) as npz:
         keys = list(npz.files)
         if "X" not in keys:
             raise InputError(f"no array named X: the file holds {_names(keys) or 'no arrays'} - expected "

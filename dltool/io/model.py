@@ -7,15 +7,13 @@ images were resized to; 0 for tabular data), ``feature_names``, ``label_name``, 
 training settings as JSON) and ``format_version``.
 """
 
-import io
 import json
-import zipfile
 from dataclasses import dataclass
 
 import numpy as np
 
 from dltool.errors import InputError
-from dltool.io.streams import atomic_output, read_input
+from dltool.io.streams import atomic_output, open_npz, read_input
 
 FORMAT_VERSION = 1
 _REQUIRED = ("W", "b", "classes", "mean", "std", "image_size", "feature_names", "label_name", "options")
@@ -56,21 +54,19 @@ def save_model(path: str, model: SavedModel) -> None:
 
 
 def load_model(path: str) -> SavedModel:
-    data = read_input(path)
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+    fix = "give a file written by `dltool train-logreg -o`"
+    with open_npz(read_input(path), path, fix) as npz:
+        try:
             arrays = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
-        raise InputError(f"not a readable .npz model ({e}) - give a file written by `dltool train-logreg -o`",
-                         path) from None
+        except Exception as e:  # a member that is pickled or damaged
+            raise InputError(f"not a dltool model ({type(e).__name__} reading it) - {fix}", path) from None
     missing = [k for k in _REQUIRED if k not in arrays]
     if missing:
         raise InputError(f"not a dltool model: missing {', '.join(missing)} - give a file written by "
                          "`dltool train-logreg -o`", path)
     W, b = arrays["W"].astype(np.float64), arrays["b"].astype(np.float64)
     classes = [str(c) for c in arrays["classes"]]
-    if W.ndim != 2 or b.shape != (W.shape[0],) or len(classes) != max(2, W.shape[0]) \
-            or (W.shape[0] == 2):
+    if W.ndim != 2 or b.shape != (W.shape[0],) or len(classes) != max(2, W.shape[0]):
         raise InputError(f"inconsistent model: W {W.shape}, b {b.shape}, {len(classes)} classes", path)
     mean, std = arrays["mean"].astype(np.float64), arrays["std"].astype(np.float64)
     standardized = mean.size > 0

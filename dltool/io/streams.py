@@ -1,6 +1,7 @@
 """Where bytes come from and go to: files, ``-`` for stdin, atomic output files."""
 
 import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -38,6 +39,22 @@ def read_input(path: str) -> bytes:
         raise InputError("is a directory, expected a file", path) from None
     except OSError as e:
         raise InputError(f"cannot read: {e.strerror}", path) from None
+
+
+def open_npz(data: bytes, name: str, fix: str):
+    """An ``.npz`` archive from bytes (never unpickling), or an InputError ending with ``fix``.
+
+    numpy reads bytes that are not a zip archive as a pickle and answers with advice about
+    ``allow_pickle``, which misleads here: say what the file is not instead.
+    """
+    import numpy as np
+
+    if not data.startswith(b"PK\x03\x04"):
+        raise InputError(f"not an .npz archive (a zip of .npy arrays) - {fix}", name)
+    try:
+        return np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception as e:  # BadZipFile, EOFError, ValueError from a damaged archive
+        raise InputError(f"damaged .npz archive ({type(e).__name__}) - {fix}", name) from None
 
 
 def decode_text(data: bytes, name: str) -> str:

@@ -3,8 +3,8 @@
 Run from the repository root (after ``pip install -e .[bench]``, or without installing: the script
 puts the repository root on ``sys.path`` itself)::
 
-    python benchmarks/bench_logreg.py              # about a minute on 2 cores
-    python benchmarks/bench_logreg.py --quick      # 50,000-example synthetic sets, fewer repeats
+    python benchmarks/bench_logreg.py              # about 30 s on 2 cores (more on a busy machine)
+    python benchmarks/bench_logreg.py --quick      # 50,000-example synthetic sets, fewer repeats (~10 s)
     python benchmarks/bench_logreg.py --threads 1  # both sides on one thread
 
 What it measures

@@ -38,6 +38,15 @@ class InputError(DltoolError, ValueError):
         return InputError(self.reason, where)
 
 
+class UserCodeError(DltoolError):
+    """The user's own code (a function given to ``dltool gradcheck``) raised: their traceback is
+    shown, since it is their code, and the run exits 2."""
+
+    def __init__(self, message: str, user_traceback: str):
+        self.user_traceback = user_traceback
+        super().__init__(message)
+
+
 class CheckFailed(DltoolError):
     """A check ran to completion and failed: exit 1."""
 

@@ -17,6 +17,7 @@ from dltool.errors import DltoolError, ExitCode
 #: subcommand -> module defining ``command`` (one small module per tool).
 COMMANDS = {
     "anchors-kmeans": "dltool.cli.anchors",
+    "gradcheck": "dltool.cli.gradcheck",
     "iou": "dltool.cli.iou",
     "nms": "dltool.cli.nms",
     "predict": "dltool.cli.predict",
@@ -61,6 +62,8 @@ class DltoolGroup(click.Group):
             code = rv if isinstance(rv, int) else ExitCode.OK
             sys.stdout.flush()  # a reader that went away shows up here, inside the handlers below
         except DltoolError as e:
+            if getattr(e, "user_traceback", None):
+                click.echo(e.user_traceback.rstrip("\n"), err=True)
             click.echo(f"Error: {e}", err=True)
             code = e.exit_code
         except click.ClickException as e:

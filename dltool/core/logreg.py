@@ -119,7 +119,8 @@ def cross_entropy(P, y) -> float:
 
 
 def cost_and_grads(W, b, X, y, l2: float = 0.0):
-    """The course's cost and gradients for a batch (used by tests and gradient checking).
+    """The course's cost and gradients for a batch: the one-layer case of ``dltool.core.mlp``
+    (used by tests and by ``dltool gradcheck --model logreg|softmax``).
 
     Parameters
     ----------
@@ -131,20 +132,12 @@ def cost_and_grads(W, b, X, y, l2: float = 0.0):
     cost : float, mean cross-entropy + l2/(2m) ‖W‖²
     dW : ndarray (n_y, n_x), db : ndarray (n_y,)
     """
-    m = X.shape[0]
-    Z = X @ W.T + b
-    if W.shape[0] == 1:
-        z = Z[:, 0]
-        loss = np.logaddexp(0.0, -np.abs(z)) + np.maximum(z, 0.0) - y * z
-        dZ = (sigmoid(z) - y)[:, None] / m
-    else:
-        logp = log_softmax(Z)
-        loss = -logp[np.arange(m), y]
-        dZ = np.exp(logp)
-        dZ[np.arange(m), y] -= 1.0
-        dZ /= m
-    cost = float(loss.mean() + l2 / (2 * m) * np.sum(W * W))
-    return cost, dZ.T @ X + (l2 / m) * W, dZ.sum(axis=0)
+    from dltool.core import mlp
+
+    n_classes = 2 if W.shape[0] == 1 else W.shape[0]
+    params = {"W1": np.asarray(W, dtype=np.float64), "b1": np.asarray(b, dtype=np.float64).reshape(-1, 1)}
+    cost, grads = mlp.cost_and_grads(params, np.asarray(X).T, mlp.one_hot(y, n_classes), l2=l2)
+    return cost, grads["dW1"], grads["db1"].ravel()
 
 
 # ---------------------------------------------------------------- numpy versions of the kernels

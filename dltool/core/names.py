@@ -51,3 +51,11 @@ OPTIMIZERS = {
     "rmsprop": "s = b2 s + (1 - b2) dW^2; W -= lr dW / (sqrt(s) + eps)",
     "adam": "v, s as above; W -= lr v_hat / (sqrt(s_hat) + eps), bias-corrected",
 }
+
+#: hidden-layer activation -> (kernel code, formula).
+ACTIVATIONS = {
+    "relu": (0, "max(0, z)"),
+    "leaky_relu": (1, "max(0.01 z, z)"),
+    "tanh": (2, "tanh(z)"),
+    "sigmoid": (3, "1 / (1 + e^-z)"),
+}

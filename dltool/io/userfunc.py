@@ -1,0 +1,70 @@
+"""Loading the user's own Python function, ``module:function`` or ``path/to/file.py:function``."""
+
+import importlib
+import importlib.util
+import os
+import sys
+import traceback
+
+from dltool.errors import InputError, UserCodeError
+
+
+def user_traceback(exc: BaseException, skip_file: str) -> str:
+    """The traceback of an exception raised in user code, without dltool's own frames."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.abspath(f.filename) != skip_file]
+    lines = ["Traceback (most recent call last, your code):\n", *traceback.format_list(frames),
+             *traceback.format_exception_only(type(exc), exc)]
+    return "".join(lines)
+
+
+def load_function(spec: str):
+    """Import ``module:function`` (the module from the current directory first, as ``python -m``
+    would) or ``file.py:function``; return the callable."""
+    if ":" not in spec:
+        raise InputError(f"expected MODULE:FUNCTION or FILE.py:FUNCTION, got {spec!r} "
+                         "(e.g. my_net:forward_backward)")
+    target, _, name = spec.rpartition(":")
+    if not target or not name.isidentifier():
+        raise InputError(f"expected MODULE:FUNCTION or FILE.py:FUNCTION, got {spec!r}")
+    try:
+        if target.endswith(".py") or os.sep in target:
+            if not os.path.isfile(target):
+                raise InputError("no such file - check the path", target)
+            module_name = "dltool_user_" + os.path.splitext(os.path.basename(target))[0]
+            loader_spec = importlib.util.spec_from_file_location(module_name, target)
+            module = importlib.util.module_from_spec(loader_spec)
+            sys.path.insert(0, os.path.dirname(os.path.abspath(target)))  # its own sibling imports
+            try:
+                loader_spec.loader.exec_module(module)
+            finally:
+                sys.path.pop(0)
+        else:
+            sys.path.insert(0, os.getcwd())
+            try:
+                module = importlib.import_module(target)
+            except ModuleNotFoundError as e:
+                if e.name == target.split(".")[0]:
+                    raise InputError(f"no module named {target!r} in {os.getcwd()} or on the Python path - "
+                                     f"run from its folder or give FILE.py:{name}") from None
+                raise
+            finally:
+                sys.path.pop(0)
+    except InputError:
+        raise
+    except Exception as e:  # the user's module raised while being imported
+        raise UserCodeError(f"importing {target} raised {type(e).__name__}: {e}",
+                            user_traceback(e, os.path.abspath(__file__))) from None
+    fn = getattr(module, name, None)
+    if not callable(fn):
+        raise InputError(f"{target} has no function {name!r}"
+                         + (f" (it defines: {', '.join(n for n in dir(module) if not n.startswith('_'))[:200]})"))
+    return fn
+
+
+def call_user(fn, params, data):
+    """Run the user's function; their exceptions become UserCodeError with their traceback."""
+    try:
+        return fn(params) if data is None else fn(params, data)
+    except Exception as e:
+        raise UserCodeError(f"your function raised {type(e).__name__}: {e}",
+                            user_traceback(e, os.path.abspath(__file__))) from None

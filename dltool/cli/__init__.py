@@ -18,6 +18,7 @@ from dltool.errors import DltoolError, ExitCode
 COMMANDS = {
     "anchors-kmeans": "dltool.cli.anchors",
     "gradcheck": "dltool.cli.gradcheck",
+    "init": "dltool.cli.init",
     "iou": "dltool.cli.iou",
     "nms": "dltool.cli.nms",
     "predict": "dltool.cli.predict",

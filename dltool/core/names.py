@@ -59,3 +59,37 @@ ACTIVATIONS = {
     "tanh": (2, "tanh(z)"),
     "sigmoid": (3, "1 / (1 + e^-z)"),
 }
+
+#: initialization method -> (default gain, description). The standard deviation is
+#: gain * sqrt(1 / fan_in) (he, xavier, lecun), gain * sqrt(2 / (fan_in + fan_out)) (glorot),
+#: or --scale (random).
+INIT_METHODS = {
+    "zeros": (1.0, "all weights 0: never breaks the symmetry between units"),
+    "random": (1.0, "N(0, 1) x --scale (the course's x 0.01)"),
+    "he": (2 ** 0.5, "std sqrt(2 / n[l-1]): He / Kaiming, for ReLU"),
+    "xavier": (1.0, "std sqrt(1 / n[l-1]): the course's 'Xavier' (Keras lecun_*, not torch xavier_*)"),
+    "glorot": (1.0, "std sqrt(2 / (n[l-1] + n[l])): Glorot, torch xavier_*, Keras glorot_*"),
+    "lecun": (1.0, "std sqrt(1 / n[l-1]): LeCun"),
+}
+
+#: the names torch.nn.init and Keras use -> (method, distribution). Note torch's xavier_* is glorot.
+INIT_ALIASES = {
+    "he_normal": ("he", "normal"), "he_uniform": ("he", "uniform"),
+    "kaiming_normal": ("he", "normal"), "kaiming_uniform": ("he", "uniform"),
+    "glorot_normal": ("glorot", "normal"), "glorot_uniform": ("glorot", "uniform"),
+    "xavier_normal": ("glorot", "normal"), "xavier_uniform": ("glorot", "uniform"),
+    "lecun_normal": ("lecun", "truncated"), "lecun_uniform": ("lecun", "uniform"),
+}
+
+#: torch.nn.init.calculate_gain (leaky_relu with negative slope 0.01).
+GAINS = {
+    "linear": 1.0, "conv": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": 2 ** 0.5,
+    "leaky_relu": (2.0 / (1 + 0.01 ** 2)) ** 0.5, "selu": 0.75,
+}
+
+#: weight distribution -> description.
+DISTRIBUTIONS = {
+    "normal": "N(0, std^2)",
+    "uniform": "U(-sqrt(3) std, sqrt(3) std): the same std",
+    "truncated": "normal with std / 0.8796..., redrawn beyond 2 std (Keras): the same std",
+}

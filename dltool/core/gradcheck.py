@@ -244,11 +244,10 @@ def _numeric_numba(net, theta, layout, sizes, coords, epsilon):
         blocks.append(np.ascontiguousarray(caches[l - 1][1], dtype=np.float64).ravel())
         at += sizes[l] * m
     acts = np.concatenate(blocks)
-    sum_w2 = float(sum(np.sum(net.params[f"W{l}"] ** 2) for l in range(1, L + 1)))
     act = ACTIVATIONS[net.activation][0]
     return gradcheck_kernels.numerical_gradient(
         theta, np.array(sizes, dtype=np.int64), w_off, b_off, acts, a_off, z_off,
-        np.ascontiguousarray(net.Y, dtype=np.float64), act, float(net.l2), sum_w2,
+        np.ascontiguousarray(net.Y, dtype=np.float64), act, float(net.l2),
         np.ascontiguousarray(coords, dtype=np.int64), float(epsilon))
 
 

@@ -133,8 +133,9 @@ def _check_model(gradcheck, model, layers, activation, l2, params_file, data, la
 
         dataset = read_dataset(data, label_column=label_column)
         classes, y = encode_labels(dataset.y)
-        n_out = 1 if len(classes) == 2 else len(classes)
-        X, Y = dataset.X.T.copy(), mlp.one_hot(y, len(classes))
+        # Two classes: one sigmoid unit, unless softmax is asked for (two softmax units).
+        n_out = 1 if len(classes) == 2 and model != "softmax" else len(classes)
+        X, Y = dataset.X.T.copy(), mlp.targets(y, n_out)
         if len(classes) < 2:
             raise InputError("only one class in the labels: need at least two", dataset.name)
         if sizes is None:

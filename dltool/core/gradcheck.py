@@ -21,6 +21,8 @@ NUMBA_MIN_WORK = 200_000
 
 
 def verdict(rel: float) -> str:
+    if not math.isfinite(rel):
+        return "bug"
     band = "ok"
     for name, start in VERDICTS.items():
         if rel >= start:
@@ -201,6 +203,10 @@ def check_network(net: Network, epsilon: float = 1e-7, sample: int | None = None
     if net.activation not in ACTIVATIONS:
         raise InputError(f"unknown activation {net.activation!r}: expected one of {', '.join(ACTIVATIONS)}")
     names = net.names
+    sizes = mlp.layer_sizes(net.params)
+    if net.X.shape[0] != sizes[0] or net.Y.shape != (sizes[-1], net.X.shape[1]):
+        raise InputError(f"the data do not fit the network {','.join(map(str, sizes))}: X {net.X.shape}, "
+                         f"Y {net.Y.shape} (expected ({sizes[0]}, m) and ({sizes[-1]}, m))")
     theta, layout = flatten(net.params, names)
     cost, grads = mlp.cost_and_grads(net.params, net.X, net.Y, net.activation, net.l2)
     if not math.isfinite(cost):
@@ -211,7 +217,6 @@ def check_network(net: Network, epsilon: float = 1e-7, sample: int | None = None
         report = check_directions(net.cost_of(layout), theta, analytic, layout, epsilon, fast, rng)
     else:
         coords = choose_coordinates(layout, sample, rng)
-        sizes = mlp.layer_sizes(net.params)
         if len(coords) * net.X.shape[1] * sum(sizes) >= NUMBA_MIN_WORK:
             numeric = _numeric_numba(net, theta, layout, sizes, coords, epsilon)
         else:
@@ -264,8 +269,7 @@ def random_network(sizes: list, activation: str, samples: int, seed: int, l2: fl
     if X is None:
         X = rng.standard_normal((sizes[0], samples))
         n_out = sizes[-1]
-        labels = rng.integers(0, 2 if n_out == 1 else n_out, samples)
-        Y = mlp.one_hot(labels, 2 if n_out == 1 else n_out)
+        Y = mlp.targets(rng.integers(0, 2 if n_out == 1 else n_out, samples), n_out)
     return Network(params, X, Y, activation, l2)
 
 
@@ -294,7 +298,7 @@ def check_function(fn, params: dict, data: dict | None = None, epsilon: float = 
     call = call or (lambda f, p, d: f(p) if d is None else f(p, d))
     names = natural_names(params)
     theta, layout = flatten(params, names)
-    notes = []
+    singles = []  # what the function returns in float32
 
     def evaluate(theta_now, want_grads):
         fresh = {k: v.copy() for k, v in unflatten(theta_now, layout).items()}  # the user may mutate them
@@ -309,8 +313,7 @@ def check_function(fn, params: dict, data: dict | None = None, epsilon: float = 
         if not np.isfinite(cost_arr).all():
             raise InputError(f"the cost is not finite ({cost_arr.item()}) at these parameters")
         if want_grads and cost_arr.dtype == np.float32:
-            notes.append("the cost is float32: rounding then swamps an epsilon step (the common cause of "
-                         "false failures) - compute in float64")
+            singles.append("the cost")
         return float(cost_arr.item()), grads
 
     _, grads = evaluate(theta, True)
@@ -328,7 +331,7 @@ def check_function(fn, params: dict, data: dict | None = None, epsilon: float = 
             else:
                 raise InputError(f"d{name} has shape {g.shape}, but {name} has shape {want}")
         if g.dtype == np.float32:
-            notes.append(f"d{name} is float32: compute gradients in float64 for a meaningful check")
+            singles.append(f"d{name}")
         if not np.isfinite(g).all():
             raise InputError(f"d{name} has non-finite values")
         analytic_blocks[name] = g
@@ -341,5 +344,7 @@ def check_function(fn, params: dict, data: dict | None = None, epsilon: float = 
         coords = choose_coordinates(layout, sample, rng)
         numeric = numeric_by_loop(cost, theta, coords, epsilon, progress)
         report = compare(layout, analytic, coords, numeric, epsilon, "all" if sample is None else "sample")
-    report.notes.extend(dict.fromkeys(notes))
+    if singles:
+        report.notes.append(f"{', '.join(singles)} {'is' if len(singles) == 1 else 'are'} float32: rounding then "
+                            "swamps an epsilon step (the usual cause of false failures) - compute in float64")
     return report

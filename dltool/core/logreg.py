@@ -134,9 +134,8 @@ def cost_and_grads(W, b, X, y, l2: float = 0.0):
     """
     from dltool.core import mlp
 
-    n_classes = 2 if W.shape[0] == 1 else W.shape[0]
     params = {"W1": np.asarray(W, dtype=np.float64), "b1": np.asarray(b, dtype=np.float64).reshape(-1, 1)}
-    cost, grads = mlp.cost_and_grads(params, np.asarray(X).T, mlp.one_hot(y, n_classes), l2=l2)
+    cost, grads = mlp.cost_and_grads(params, np.asarray(X).T, mlp.targets(y, W.shape[0]), l2=l2)
     return cost, grads["dW1"], grads["db1"].ravel()
 
 

@@ -131,6 +131,17 @@ def cost_and_grads(params: dict, X, Y, activation: str = "relu", l2: float = 0.0
     return cost, grads
 
 
+def targets(y, n_out: int):
+    """Y for an output layer of n_out units: the (1, m) row of 0/1 for one sigmoid unit, a one-hot
+    (n_out, m) for softmax (two softmax units included)."""
+    y = np.asarray(y, dtype=np.int64)
+    if n_out == 1:
+        return y[None, :].astype(np.float64)
+    Y = np.zeros((n_out, len(y)))
+    Y[y, np.arange(len(y))] = 1.0
+    return Y
+
+
 def one_hot(y, n_classes: int):
     """Y (n_classes, m) from class indices; for two classes, the course's (1, m) row of 0/1."""
     y = np.asarray(y, dtype=np.int64)

@@ -1,5 +1,6 @@
 """Loading the user's own Python function, ``module:function`` or ``path/to/file.py:function``."""
 
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -11,7 +12,8 @@ from dltool.errors import InputError, UserCodeError
 
 def user_traceback(exc: BaseException, skip_file: str) -> str:
     """The traceback of an exception raised in user code, without dltool's own frames."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if os.path.abspath(f.filename) != skip_file]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__)
+              if os.path.abspath(f.filename) != skip_file and not f.filename.startswith("<frozen importlib")]
     lines = ["Traceback (most recent call last, your code):\n", *traceback.format_list(frames),
              *traceback.format_exception_only(type(exc), exc)]
     return "".join(lines)
@@ -35,13 +37,15 @@ def load_function(spec: str):
             module = importlib.util.module_from_spec(loader_spec)
             sys.path.insert(0, os.path.dirname(os.path.abspath(target)))  # its own sibling imports
             try:
-                loader_spec.loader.exec_module(module)
+                with contextlib.redirect_stdout(sys.stderr):  # stdout carries dltool's data only
+                    loader_spec.loader.exec_module(module)
             finally:
                 sys.path.pop(0)
         else:
             sys.path.insert(0, os.getcwd())
             try:
-                module = importlib.import_module(target)
+                with contextlib.redirect_stdout(sys.stderr):
+                    module = importlib.import_module(target)
             except ModuleNotFoundError as e:
                 if e.name == target.split(".")[0]:
                     raise InputError(f"no module named {target!r} in {os.getcwd()} or on the Python path - "
@@ -64,7 +68,9 @@ def load_function(spec: str):
 def call_user(fn, params, data):
     """Run the user's function; their exceptions become UserCodeError with their traceback."""
     try:
-        return fn(params) if data is None else fn(params, data)
+        # The user's prints go to stderr: stdout carries dltool's report only (a CI job parses it).
+        with contextlib.redirect_stdout(sys.stderr):
+            return fn(params) if data is None else fn(params, data)
     except Exception as e:
         raise UserCodeError(f"your function raised {type(e).__name__}: {e}",
                             user_traceback(e, os.path.abspath(__file__))) from None

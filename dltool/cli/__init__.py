@@ -17,6 +17,7 @@ from dltool.errors import DltoolError, ExitCode
 #: subcommand -> module defining ``command`` (one small module per tool).
 COMMANDS = {
     "anchors-kmeans": "dltool.cli.anchors",
+    "conv-shape": "dltool.cli.conv_shape",
     "gradcheck": "dltool.cli.gradcheck",
     "init": "dltool.cli.init",
     "iou": "dltool.cli.iou",

@@ -112,3 +112,14 @@ def test_numba_kernels_are_cached_and_survive_a_thread_count_change():
     single = run_python(KERNEL_JOB, env={"NUMBA_NUM_THREADS": "1"}).split()
     assert single[0] == "0"
     assert first[1:] == second[1:] == single[1:]
+
+
+def test_conv_shape_without_run_does_not_import_numba():
+    out = run_python(
+        "import sys\n"
+        "from dltool.cli import cli\n"
+        "for preset in ('vgg16', 'resnet18', 'inception-3a'):\n"
+        "    assert cli.main(['conv-shape', '--preset', preset, '--format', 'json', '-q'],"
+        " standalone_mode=False) == 0\n"
+        "print('numba' in sys.modules)\n")
+    assert out.strip().splitlines()[-1] == "False"

@@ -26,19 +26,21 @@ import numpy as np
 
 from dltool.errors import InputError
 
-# Importing numba and loading the cached kernels costs ~0.45 s once per process. Below these sizes
-# numpy alone does the job (numba is not even imported):
-# - dense / grouped convolutions, in multiply-adds: numba only builds the patch matrix (1.2-1.5x
-#   faster than numpy's slicing; the products are BLAS either way), so it waits for layers that take
-#   numpy ~0.15 s, as the big layers of a network do; there a run pays the import once for all.
+# Importing numba and loading the cached kernels costs ~0.45 s once per process. Each route waits
+# until one numpy call would take ~0.1 s (measured on a 2-core machine), as the big layers of a
+# network or the many steps of a synthesis do: then the import is paid once for all calls.
+# Below these sizes numpy alone does the job and numba is not even imported.
+# - dense / grouped convolutions, in multiply-adds (numba builds the patch matrix 1.2-2x faster
+#   than numpy's slicing; the products are BLAS either way):
 NUMBA_MIN_WORK = 1_000_000_000
-# - depthwise convolutions, in multiply-adds: the direct loops are ~10x faster than numpy's.
-NUMBA_MIN_DIRECT_WORK = 50_000_000
-# - pooling, in window taps (output entries x f_h x f_w): the loops are ~3x faster than numpy's.
+# - depthwise convolutions, in multiply-adds (the direct loops are 3-5x faster than numpy's):
+NUMBA_MIN_DIRECT_WORK = 100_000_000
+# - pooling, in window taps, output entries x f_h x f_w (the loops are ~3x faster than numpy's):
 NUMBA_MIN_POOL_WORK = 100_000_000
 # Above this many multiply-adds (taps for pooling) the direct and pooling kernels run their
-# parallel variant, over output rows.
-PARALLEL_MIN_WORK = 20_000_000
+# parallel variant, over output rows. On the 2-core machine measured, shared with other jobs,
+# threads never paid up to 58M (each parallel call had a ~8 ms floor): only long calls use them.
+PARALLEL_MIN_WORK = 100_000_000
 # Largest patch matrix built at once, in float64 entries (4M = 32 MB); larger inputs go by blocks
 # of images or of output rows.
 BLOCK_ELEMENTS = 1 << 22
@@ -176,8 +178,9 @@ def _conv_setup(A, W, stride, pad, dilation, groups, name="A"):
 
 
 def _route(Wt, geo, work: int) -> str:
-    """"numpy"; "direct" (numba loops) for groups of so few input channels that a matrix product
-    would be too thin; else "gemm" (numba patch matrices, BLAS products)."""
+    """Which code runs: ``numpy`` below the size thresholds; else ``direct`` (numba loops) for
+    groups of so few input channels that a matrix product would be too thin, ``gemm`` (numba patch
+    matrices, BLAS products) for the rest."""
     if geo[-1] > 1 and Wt.shape[2] <= DIRECT_MAX_GROUP_CHANNELS:
         return "direct" if work >= NUMBA_MIN_DIRECT_WORK else "numpy"
     return "gemm" if work >= NUMBA_MIN_WORK else "numpy"

@@ -19,6 +19,7 @@ COMMANDS = {
     "anchors-kmeans": "dltool.cli.anchors",
     "conv-shape": "dltool.cli.conv_shape",
     "gradcheck": "dltool.cli.gradcheck",
+    "gram-style": "dltool.cli.gram_style",
     "init": "dltool.cli.init",
     "iou": "dltool.cli.iou",
     "nms": "dltool.cli.nms",

@@ -1,5 +1,6 @@
 """``dltool init``: initialize a network's weights, and probe what the initialization does."""
 
+import math
 import sys
 
 import click
@@ -81,7 +82,7 @@ def command(layers, spec, method, distribution, scale, gain, seed, output, probe
         if probe:
             raise InputError("--probe works on dense --layers (a conv spec has no dense equivalent to probe)")
     else:
-        sizes = _sizes(layers or "12288,20,7,5,1")
+        sizes = _sizes("12288,20,7,5,1" if layers is None else layers)
         if depth:
             sizes = [sizes[0]] + [sizes[1] if len(sizes) > 1 else sizes[0]] * depth
         shapes = core.dense_shapes(sizes)
@@ -92,8 +93,16 @@ def command(layers, spec, method, distribution, scale, gain, seed, output, probe
                          for name, shape, target, actual in rows],
               "parameters": int(sum(p.size for p in params.values()))}
     if probe:
+        rows = core.probe(params, activation, samples, seed)
+        overflow = next((r["layer"] for r in rows if not all(map(math.isfinite, (r["act_mean"], r["act_std"])))),
+                        None)
+        if overflow is not None:
+            note(quiet, f"init: the activations overflow float64 at layer {overflow}: they explode "
+                        "(non-finite values are null in JSON)")
+        # JSON has no inf / NaN: an exploded statistic is null there (the table shows inf).
         report["probe"] = {"activation": activation, "samples": samples,
-                           "layers": core.probe(params, activation, samples, seed)}
+                           "layers": [{k: (v if not isinstance(v, float) or math.isfinite(v) else None)
+                                       for k, v in r.items()} for r in rows] if _json(output_format) else rows}
     if output:
         from dltool.io.params import write_params
 
@@ -102,10 +111,14 @@ def command(layers, spec, method, distribution, scale, gain, seed, output, probe
     if plot:
         _plot(plot, report)
         note(quiet, f"init: probe plot written to {plot}")
-    if resolve_format(output_format, "json") == "json":
+    if _json(output_format):
         write_json(sys.stdout, report)
     else:
         _print(report)
+
+
+def _json(output_format):
+    return resolve_format(output_format, "json") == "json"
 
 
 def _sizes(text):

@@ -1,0 +1,196 @@
+"""``dltool gram-style``: Gram (style) matrices, style and content costs, texture synthesis."""
+
+import sys
+
+import click
+
+from dltool.cli.options import quiet_option
+from dltool.cli.output import note, print_table, resolve_format
+from dltool.cli.progress import progress_bar
+from dltool.errors import InputError
+from dltool.io.streams import check_writable
+from dltool.io.tabular import write_delimited, write_json
+
+# Registries live in numpy-importing modules; their names are repeated here only as click
+# choices, and a test checks that they equal dltool.core.gram / dltool.core.texture's.
+STYLE_NORM_NAMES = ("course", "pytorch", "pystiche")
+CONTENT_NORM_NAMES = ("assignment", "lecture", "mean")
+FEATURE_NAMES = ("random", "bank", "rgb")
+
+
+@click.command("gram-style")
+@click.argument("images", nargs=-1, metavar="[STYLE.png OTHER.png ...]")
+@click.option("--style-activations", default=None, metavar="S.npy|S.npz",
+              help="Style activations (n_H, n_W, n_C), or several layers in an .npz.  [default: none]")
+@click.option("--generated-activations", default=None, metavar="G.npy|G.npz",
+              help="Generated activations to score against the style.  [default: none]")
+@click.option("--content-activations", default=None, metavar="C.npy|C.npz",
+              help="Content activations (the content cost needs --generated-activations).  [default: none]")
+@click.option("--layer-weights", default=None, metavar="L1,L2,...",
+              help="lambda[l] per layer of an .npz.  [default: equal, 1/L each]")
+@click.option("--style-norm", type=click.Choice(STYLE_NORM_NAMES), default="course", show_default=True,
+              help="course: 1/(2 n_H n_W n_C)^2 ||G_S - G_G||^2; pytorch: the PyTorch tutorial's (Gram / "
+                   "(n_C n_H n_W), mean square); pystiche: Gram / (n_H n_W), mean square.")
+@click.option("--content-norm", type=click.Choice(CONTENT_NORM_NAMES), default="assignment", show_default=True,
+              help="assignment: 1/(4 n_H n_W n_C) ||a_C - a_G||^2; lecture: 1/2 ||.||^2; mean: the peers' mean square.")
+@click.option("--alpha", type=float, default=10.0, show_default=True, help="Weight of the content cost in J.")
+@click.option("--beta", type=float, default=40.0, show_default=True, help="Weight of the style cost in J.")
+@click.option("--features", type=click.Choice(FEATURE_NAMES), default="random", show_default=True,
+              help="Images: random: a seeded bank of random multi-scale filters + ReLU (Ustyuzhaninov et al.); "
+                   "bank: fixed Gaussian-derivative filters; rgb: the raw channels.")
+@click.option("--filters", type=click.IntRange(min=1), default=None,
+              help="Random features: filters per size.  [default: the engine's]")
+@click.option("--filter-sizes", default=None, metavar="3,5,...",
+              help="Random features: filter sizes.  [default: the engine's]")
+@click.option("--size", type=click.IntRange(min=8), default=128, show_default=True,
+              help="Images are center-cropped square and resized to SIZE x SIZE.")
+@click.option("--synthesize", is_flag=True,
+              help="Synthesize a texture with the first image's style (-o out.png).")
+@click.option("--style", "extra_styles", multiple=True, metavar="IMAGE",
+              help="With --synthesize: more style images to blend.  [default: none]")
+@click.option("--style-weights", default=None, metavar="W1,W2,...",
+              help="With --synthesize: blend weights of the style images.  [default: equal]")
+@click.option("--content", "content_image", default=None, metavar="IMAGE",
+              help="With --synthesize: add alpha * J_content towards this image.  [default: none]")
+@click.option("--init", "init_from", type=click.Choice(["noise", "style", "content"]), default="noise",
+              show_default=True, help="With --synthesize: the starting image.")
+@click.option("--iterations", type=click.IntRange(min=1), default=None,
+              help="With --synthesize: optimizer steps.  [default: the engine's]")
+@click.option("--optimizer", type=click.Choice(["lbfgs", "adam"]), default="lbfgs", show_default=True,
+              help="With --synthesize: L-BFGS (written here, no scipy) or Adam.")
+@click.option("--lr", type=float, default=0.02, show_default=True, help="Adam's learning rate.")
+@click.option("--beta1", type=float, default=0.9, show_default=True, help="Adam's beta1.")
+@click.option("--beta2", type=float, default=0.999, show_default=True, help="Adam's beta2.")
+@click.option("--epsilon", type=float, default=1e-8, show_default=True, help="Adam's epsilon.")
+@click.option("--preserve-colors", is_flag=True,
+              help="With --synthesize: keep the content (or first style) image's colour statistics.")
+@click.option("--save-every", type=click.IntRange(min=1), default=None,
+              help="With --synthesize: also write OUT-<step>.png every N steps.  [default: never]")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random filters and the noise.")
+@click.option("-o", "--output", default=None, metavar="FILE",
+              help="--synthesize: the image (.png); otherwise the Gram matrices (.npz).  [default: none]")
+@click.option("--plot", default=None, metavar="PNG", help="Draw the Gram matrices as heatmaps.  [default: none]")
+@click.option("--format", "output_format", type=click.Choice(["auto", "table", "csv", "json"]), default="auto",
+              show_default=True, help="auto: a table on a terminal, else JSON (activations) or CSV (images).")
+@quiet_option
+def command(images, style_activations, generated_activations, content_activations, layer_weights, style_norm,
+            content_norm, alpha, beta, features, filters, filter_sizes, size, synthesize, extra_styles,
+            style_weights, content_image, init_from, iterations, optimizer, lr, beta1, beta2, epsilon,
+            preserve_colors, save_every, seed, output, plot, output_format, quiet):
+    """Gram matrices, style and content costs (the course's C4W4), and texture synthesis.
+
+    On activations (--style-activations, arrays (n_H, n_W, n_C)): each layer's Gram summary and
+    style cost, the content cost, J = alpha J_content + beta J_style. On images: the style
+    distance of every image to the first, with features from random filters (no pretrained
+    network needed). --synthesize generates a texture by gradient descent on the pixels.
+
+    \b
+    Examples:
+      dltool gram-style samples/textures/bricks.png samples/textures/weave.png samples/textures/marble.png
+      dltool gram-style samples/textures/bricks.png --synthesize -o bricks_synth.png --size 128
+      dltool gram-style --style-activations samples/gram/style.npy --generated-activations samples/gram/generated.npy
+    """
+    for target in (output, plot):
+        if target:
+            check_writable(target)
+    if plot:
+        from dltool.io.plot import require_png
+
+        require_png(plot)
+    if style_activations:
+        if images or synthesize:
+            raise InputError("give images or --style-activations, not both")
+        return _activations(style_activations, generated_activations, content_activations, layer_weights,
+                            style_norm, content_norm, alpha, beta, output, output_format, quiet)
+    if not images:
+        raise InputError("give style images (STYLE.png OTHER.png ...) or --style-activations S.npy")
+    bank = _bank(features, filters, filter_sizes, seed)
+    if synthesize:
+        return _synthesize(images, extra_styles, style_weights, content_image, bank, size, init_from, iterations,
+                           optimizer, lr, beta1, beta2, epsilon, preserve_colors, save_every, seed, alpha, beta,
+                           output, quiet)
+    return _distances(images, bank, size, style_norm, output, plot, output_format, quiet)
+
+
+def _floats(text, option):
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or any(v < 0 for v in values):
+        raise InputError(f"{option} must be numbers >= 0 separated by commas, got {text!r}")
+    return values
+
+
+def _read_layers(path):
+    """Activation layers from .npy (one) or .npz (several, in the file's order)."""
+    import numpy as np
+
+    from dltool.io.params import read_arrays
+    from dltool.io.streams import read_input
+
+    if path.lower().endswith(".npz"):
+        arrays = read_arrays(path)
+        return list(arrays), list(arrays.values())
+    import io
+
+    data = read_input(path)
+    try:
+        a = np.load(io.BytesIO(data), allow_pickle=False)
+    except Exception:
+        raise InputError("not a readable .npy array - save it with np.save(path, a)", path) from None
+    return ["layer1"], [a]
+
+
+def _activations(style_path, generated_path, content_path, layer_weights, style_norm, content_norm, alpha, beta,
+                 output, output_format, quiet):
+    import numpy as np
+
+    from dltool.core import gram as g
+
+    names, S = _read_layers(style_path)
+    S = [g.check_activations(a, f"{style_path}: {n}") for n, a in zip(names, S)]
+    weights = _floats(layer_weights, "--layer-weights") if layer_weights else None
+    if weights is not None and len(weights) != len(S):
+        raise InputError(f"--layer-weights has {len(weights)} values for {len(S)} layers")
+    report = {"style_norm": style_norm, "style_norm_factors": g.STYLE_NORMS[style_norm], "layers": []}
+    grams = {}
+    for name, a in zip(names, S):
+        G = g.gram(a, style_norm)
+        grams[f"G_{name}"] = G
+        report["layers"].append({"name": name, "shape": list(a.shape), "gram_trace": float(np.trace(G)),
+                                 "gram_mean": float(G.mean()), "gram_max": float(G.max())})
+    if generated_path:
+        gnames, Gs = _read_layers(generated_path)
+        if len(Gs) != len(S):
+            raise InputError(f"{len(Gs)} generated layers for {len(S)} style layers", generated_path)
+        Gs = [g.check_activations(a, f"{generated_path}: {n}") for n, a in zip(gnames, Gs)]
+        total, per_layer = g.style_cost(S, Gs, weights, style_norm)
+        for row, j in zip(report["layers"], per_layer):
+            row["style_cost"] = j
+        report["layer_weights"] = weights or [1.0 / len(S)] * len(S)
+        report["style_cost"] = total
+        if content_path:
+            _, C = _read_layers(content_path)
+            c = g.check_activations(C[0], content_path)
+            report["content_norm"] = content_norm
+            report["content_cost"] = g.content_cost(c, Gs[-1] if len(Gs) > 1 else Gs[0], content_norm)
+            report["alpha"], report["beta"] = alpha, beta
+            report["total_cost"] = g.total_cost(report["content_cost"], total, alpha, beta)
+    elif content_path:
+        raise InputError("--content-activations needs --generated-activations to compare with")
+    if output:
+        from dltool.io.params import write_params
+
+        write_params(output, grams)
+        note(quiet, f"gram-style: Gram matrices written to {output}")
+    if resolve_format(output_format, "json") in ("json", "csv"):
+        write_json(sys.stdout, report)
+    else:
+        rows = [[r["name"], "x".join(map(str, r["shape"])), f"{r['gram_trace']:.6g}", f"{r['gram_max']:.6g}",
+                 f"{r['style_cost']:.6g}" if "style_cost" in r else "-"] for r in report["layers"]]
+        print_table(["layer", "n_H x n_W x n_C", "Gram trace", "Gram max", "style cost"], rows,
+                    title=f"gram-style ({style_norm}: {report['style_norm_factors']})")
+        for key in ("style_cost", "content_cost", "total_cost"):
+            if key in report:
+                click.echo(f"{key.replace('_', ' ')}: {report[key]:.10g}")

@@ -24,3 +24,24 @@ def ok(*args, input=None):
     result = run(*args, input=input)
     assert result.exit_code == 0, (result.stdout, result.stderr)
     return result
+
+
+def assert_error(result, *contains, notes=None):
+    """Exit 2, nothing on stdout, exactly one ``Error: `` line on stderr (the last), no traceback.
+
+    ``notes``: a prefix the lines before the error may have (notes printed before the failure);
+    without it, stderr is that one line."""
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    errors = [line for line in lines if line.startswith("Error: ")]
+    assert len(errors) == 1, result.stderr
+    assert lines[-1] == errors[0], result.stderr
+    if notes:
+        assert all(line.startswith(notes) for line in lines[:-1]), result.stderr
+    else:
+        assert len(lines) == 1, result.stderr
+    for text in contains:
+        assert text in errors[0], (text, errors[0])
+    return errors[0]

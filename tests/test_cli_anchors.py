@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from clitools import ROOT, SAMPLES, ok, run
+from clitools import ROOT, SAMPLES, assert_error, ok, run
 from dltool.cli import cli
 from dltool.core.anchors import anchor_metrics, kmeans_anchors
 from dltool.io.labels import read_labels
@@ -37,27 +37,6 @@ SHAPES_CSV = (
 )
 # the defaults the command passes to kmeans_anchors
 DEFAULTS = dict(seed=0, restarts=3, update="median", max_iter=300)
-
-
-def assert_error(result, *contains, notes_before=False):
-    """Exit 2, nothing on stdout, exactly one ``Error: `` line on stderr (the last), no traceback.
-
-    ``notes_before``: the error comes after the labels were read, so the ``anchors-kmeans: N boxes``
-    note may precede it; otherwise stderr is that one line and nothing else."""
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    errors = [line for line in lines if line.startswith("Error: ")]
-    assert len(errors) == 1, result.stderr
-    assert lines[-1] == errors[0]
-    if notes_before:
-        assert all(line.startswith("anchors-kmeans: ") for line in lines[:-1]), result.stderr
-    else:
-        assert len(lines) == 1, result.stderr
-    for text in contains:
-        assert text in errors[0], (text, errors[0])
-    return errors[0]
 
 
 def report(*args, input=None):
@@ -496,7 +475,7 @@ def test_failed_run_leaves_existing_output_untouched(tmp_path):
     existing.write_bytes(b"precious,data\r\n1,2\n")
     # 3 anchors from 2 distinct shapes: fails after reading, before writing
     assert_error(run("anchors-kmeans", DATA / "two_shapes.csv", "-k", "3", "-o", existing),
-                 "distinct box shapes", notes_before=True)
+                 "distinct box shapes", notes="anchors-kmeans: ")
     assert existing.read_bytes() == b"precious,data\r\n1,2\n"
     assert_error(run("anchors-kmeans", DATA / "bad_negative.csv", "-o", existing))
     assert existing.read_bytes() == b"precious,data\r\n1,2\n"
@@ -510,7 +489,7 @@ def test_failed_run_leaves_existing_output_untouched(tmp_path):
 def test_output_into_a_missing_directory(tmp_path):
     out = tmp_path / "nope" / "anchors.csv"
     assert_error(run("anchors-kmeans", SHAPES, "-k", "3", "-o", out), str(out), "directory does not exist",
-                 notes_before=True)
+                 notes="anchors-kmeans: ")
 
 
 def test_failed_output_does_not_clobber_an_existing_plot(tmp_path):
@@ -519,7 +498,7 @@ def test_failed_output_does_not_clobber_an_existing_plot(tmp_path):
     plot = tmp_path / "good.png"
     plot.write_bytes(b"a good picture from another run")
     result = run("anchors-kmeans", SHAPES, "-k", "3", "--plot", plot, "-o", tmp_path / "nope" / "a.csv")
-    assert_error(result, "directory does not exist", notes_before=True)
+    assert_error(result, "directory does not exist", notes="anchors-kmeans: ")
     assert plot.read_bytes() == b"a good picture from another run"
 
 
@@ -670,7 +649,7 @@ def test_plot_with_output_file_and_yolov5_format(tmp_path):
 def test_plot_jpg_is_refused(tmp_path):
     out = tmp_path / "anchors.jpg"
     assert_error(run("anchors-kmeans", COCO, "--plot", out), f"Error: {out}: a chart is a PNG picture",
-                 notes_before=True)
+                 notes="anchors-kmeans: ")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -820,13 +799,13 @@ def test_csv_zero_width_kept_by_min_size_zero_is_dropped_or_located():
         assert json.loads(run("anchors-kmeans", path, "-k", "1", "--min-size", "0", "--format", "json").stdout)[
             "boxes"] == 2
     else:
-        assert_error(result, f"{path}:2", notes_before=True)
+        assert_error(result, f"{path}:2", notes="anchors-kmeans: ")
 
 
 def test_k_larger_than_distinct_shapes():
     path = DATA / "two_shapes.csv"
     result = run("anchors-kmeans", path, "-k", "3")
-    assert_error(result, "Error: 3 anchors need at least 3 distinct box shapes, found 2", "-k", notes_before=True)
+    assert_error(result, "Error: 3 anchors need at least 3 distinct box shapes, found 2", "-k", notes="anchors-kmeans: ")
     assert result.stderr.splitlines()[0] == f"anchors-kmeans: 4 boxes in {path}"
     assert_error(run("anchors-kmeans", path, "-k", "3", "-q"), "distinct box shapes")
     assert report(path, "-k", "2")["anchors"] == [[10.0, 10.0], [20.0, 20.0]]
@@ -834,7 +813,7 @@ def test_k_larger_than_distinct_shapes():
 
 def test_k_larger_than_the_number_of_boxes():
     assert_error(run("anchors-kmeans", DATA / "coco_small.json", "-k", "5"),
-                 "Error: cannot make 5 anchors from 4 boxes", notes_before=True)
+                 "Error: cannot make 5 anchors from 4 boxes", notes="anchors-kmeans: ")
 
 
 def test_all_boxes_dropped_by_min_size():

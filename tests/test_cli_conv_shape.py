@@ -22,7 +22,7 @@ import sys
 import click
 import pytest
 
-from clitools import ROOT, ok, run
+from clitools import ROOT, assert_error, ok, run
 from dltool.cli import cli
 from dltool.core.convshape import DTYPES, analyze
 from dltool.core.presets import PRESETS, preset_network
@@ -74,18 +74,6 @@ def report(*args, input=None):
 
 def csv_rows(text):
     return list(csv.DictReader(io.StringIO(text)))
-
-
-def assert_error(result, *contains):
-    """Exit 2, nothing on stdout, one ``Error: `` line on stderr and nothing else (no traceback)."""
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    for text in contains:
-        assert text in lines[0], (text, lines[0])
-    return lines[0]
 
 
 def assert_usage_error(result, *contains):

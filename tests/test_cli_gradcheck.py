@@ -17,7 +17,7 @@ import uuid
 import numpy as np
 import pytest
 
-from clitools import ROOT, SAMPLES, ok, run
+from clitools import ROOT, SAMPLES, assert_error, ok, run
 
 GC = SAMPLES / "gradcheck"
 GOOD = f"{GC / 'good_net.py'}:forward_backward"
@@ -53,18 +53,6 @@ def report(result):
 
 def blocks(result):
     return {b["name"]: b for b in report(result)["blocks"]}
-
-
-def assert_error(result, *contains):
-    """Exit 2, nothing on stdout, one ``Error: `` line on stderr and nothing else (no traceback)."""
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    for text in contains:
-        assert text in lines[0], (text, lines[0])
-    return lines[0]
 
 
 def assert_user_error(result, *contains):

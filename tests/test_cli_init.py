@@ -21,7 +21,7 @@ import click
 import numpy as np
 import pytest
 
-from clitools import ROOT, ok, run
+from clitools import ROOT, assert_error, ok, run
 from dltool.cli import cli
 
 CONV_SPEC_FILE = ROOT / "tests" / "data" / "conv_shape" / "small_conv.spec"
@@ -45,18 +45,6 @@ def strict_json(text):
     def refuse(name):
         raise ValueError(f"not JSON: {name}")
     return json.loads(text, parse_constant=refuse)
-
-
-def assert_error(result, *contains):
-    """Exit 2, nothing on stdout, one ``Error: `` line on stderr and nothing else (no traceback)."""
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    for text in contains:
-        assert text in lines[0], (text, lines[0])
-    return lines[0]
 
 
 def assert_usage_error(result, *contains):

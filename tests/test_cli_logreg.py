@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from clitools import ROOT, SAMPLES, ok, run
+from clitools import ROOT, SAMPLES, assert_error, ok, run
 from dltool.core import logreg as logreg_module
 
 DATA = ROOT / "tests" / "data" / "logreg_cli"
@@ -100,27 +100,6 @@ def parse_csv(text, delimiter=","):
 def probabilities(rows, first):
     """The p_* columns of parsed prediction rows (the columns from index ``first``) as floats."""
     return np.array([[float(v) for v in r[first:]] for r in rows])
-
-
-def assert_error(result, *contains, notes=None):
-    """Exit 2, nothing on stdout, exactly one ``Error: `` line on stderr (the last), no traceback.
-
-    ``notes``: a prefix the lines before the error may have (notes printed before the failure);
-    without it, stderr is that one line."""
-    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    errors = [line for line in lines if line.startswith("Error: ")]
-    assert len(errors) == 1, result.stderr
-    assert lines[-1] == errors[0], result.stderr
-    if notes:
-        assert all(line.startswith(notes) for line in lines[:-1]), result.stderr
-    else:
-        assert len(lines) == 1, result.stderr
-    for text in contains:
-        assert text in errors[0], (text, errors[0])
-    return errors[0]
 
 
 def train_report(*args, input=None):

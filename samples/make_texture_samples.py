@@ -8,7 +8,7 @@ textures/bricks.png   a brick wall: offset rows of red-brown bricks of varied to
 textures/weave.png    a basket weave: blue horizontal and golden vertical ribbons crossing over
                       and under in a checkerboard, fine threads along each ribbon, shadows where a
                       ribbon dips under its neighbour
-textures/marble.png   polished white marble: turbulent grey-green veins over a cloudy off-white
+textures/marble.png   polished white marble: turbulent grey veins and faint cracks over a cloudy off-white
                       ground (irregular, no repeat inside the tile)
 
 Each is a 256x256 8-bit RGB PNG, and tileable: every pattern and every noise field has a period

@@ -34,8 +34,7 @@ def error(path, **kwargs) -> str:
 
 def save(tmp_path, name: str, array, mode: str | None = None, **kwargs) -> str:
     path = tmp_path / name
-    Image.fromarray(np.asarray(array), mode).save(path, **kwargs) if mode else \
-        Image.fromarray(np.asarray(array)).save(path, **kwargs)
+    Image.fromarray(np.asarray(array), *([mode] if mode else [])).save(path, **kwargs)
     return str(path)
 
 
@@ -89,7 +88,8 @@ def test_samples_regenerate_identically(tmp_path):
         subprocess.run([sys.executable, script, str(tmp_path / out)], check=True, capture_output=True,
                        timeout=120)
     made = sorted(p.name for p in (tmp_path / "a" / "textures").iterdir())
-    assert made == sorted(p.name for p in (SAMPLES / "textures").iterdir()) == sorted(f"{t}.png" for t in TEXTURES)
+    kept = sorted(p.name for p in (SAMPLES / "textures").glob("*.png"))
+    assert made == kept == sorted(f"{t}.png" for t in TEXTURES)
     for name in made:
         fresh, again = tmp_path / "a" / "textures" / name, tmp_path / "b" / "textures" / name
         assert fresh.read_bytes() == again.read_bytes(), name  # a re-run writes the same bytes
@@ -137,7 +137,8 @@ def test_rgba_drops_alpha_and_keeps_the_colour_under_it(tmp_path):
 
 def test_opaque_rgba_says_only_that_alpha_was_dropped(tmp_path):
     rgba = np.full((2, 2, 4), 255, dtype=np.uint8)
-    assert load_image(save(tmp_path, "opaque.png", rgba, "RGBA")).notes == ["dropped the alpha channel of RGBA"]
+    loaded = load_image(save(tmp_path, "opaque.png", rgba, "RGBA"))
+    assert loaded.notes == ["dropped the alpha channel of RGBA"]
 
 
 def test_grayscale_with_alpha(tmp_path):
@@ -382,7 +383,8 @@ def test_save_jpeg_by_extension(tmp_path):
 def test_save_refuses_other_extensions(tmp_path):
     with pytest.raises(InputError) as info:
         save_image(str(tmp_path / "out.bmp"), np.zeros((2, 2, 3)))
-    assert str(info.value) == f"{tmp_path / 'out.bmp'}: an image is written as PNG or JPEG: use a .png or .jpg output name"
+    assert str(info.value) == (f"{tmp_path / 'out.bmp'}: an image is written as PNG or JPEG: use a .png or "
+                               ".jpg output name")
     assert not (tmp_path / "out.bmp").exists()
 
 
@@ -460,11 +462,15 @@ def test_damaged_header(tmp_path):
     data = bytearray(png_bytes(4, 4, 8, 2, b"\x00" * (4 * 13)))
     data[16:20] = b"\x00\x00\x00\x00"  # width 0
     path.write_bytes(bytes(data))
-    assert error(path) == f"{path}: damaged PNG file: its header cannot be read - re-save or re-download the image"
+    assert error(path) == (f"{path}: damaged PNG file: its header cannot be read - "
+                           "re-save or re-download the image")
 
 
-@pytest.mark.parametrize("data, kind", [(b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff\xe0\x00\x10JFIF", "JPEG"),
-                                        (b"GIF89a\x01", "GIF")])
+SIGNATURES = [(b"\x89PNG\r\n\x1a\n", "PNG"), (b"\xff\xd8\xff\xe0\x00\x10JFIF", "JPEG"),
+              (b"GIF89a\x01", "GIF"), (b"II*\x00\x08\x00", "TIFF")]
+
+
+@pytest.mark.parametrize("data, kind", SIGNATURES, ids=[kind for _, kind in SIGNATURES])
 def test_only_a_signature(tmp_path, data, kind):
     path = tmp_path / "stub.img"
     path.write_bytes(data)
@@ -472,7 +478,7 @@ def test_only_a_signature(tmp_path, data, kind):
 
 
 def test_huge_dimensions_in_a_tiny_file_are_refused(tmp_path):
-    """A 60-byte PNG header claiming 100000 x 100000 pixels: refused, nothing decoded."""
+    """A 45-byte PNG claiming 100000 x 100000 pixels: refused, nothing decoded."""
     path = tmp_path / "bomb.png"
     path.write_bytes(png_bytes(100_000, 100_000, 8, 2))
     assert error(path) == (f"{path}: image is 10,000,000,000 pixels, over the limit of {MAX_PIXELS:,} "
@@ -491,8 +497,8 @@ def test_images_over_the_limit_are_refused_before_decoding(tmp_path, monkeypatch
     assert error(path) == (f"{path}: image is 256x256 pixels, over the limit of 65,535 pixels (a guard "
                            "against decompression bombs) - downscale it first: a texture needs no more "
                            "than a few hundred pixels a side")
-    monkeypatch.setattr(images, "MAX_PIXELS", 256 * 256)
     monkeypatch.undo()
+    monkeypatch.setattr(images, "MAX_PIXELS", 256 * 256)  # at the limit: read
     assert load_image(str(path)).pixels.shape == (256, 256, 3)
 
 
@@ -505,6 +511,7 @@ def test_the_limit_is_the_image_folders_limit():
 def test_importing_the_module_does_not_import_pillow():
     code = ("import sys, dltool.io.images\n"
             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'PIL'))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                            timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

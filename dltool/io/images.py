@@ -148,7 +148,8 @@ def load_image(path, size: int | None = None, name: str | None = None) -> Loaded
             raise InputError(f"not an image pillow can read ({_FORMATS_READ}...) - check that this is "
                              "the picture you meant", name) from None
         except Exception as e:  # a header pillow recognises but cannot parse
-            raise InputError(f"damaged image ({_reason(e)}) - {_FIX_DAMAGED}", name) from None
+            raise InputError(f"damaged {_signature(data) or 'image'} file: its header cannot be read "
+                             f"({_reason(e)}) - {_FIX_DAMAGED}", name) from None
         with im:
             return _decode(im, size, name)
 
@@ -172,12 +173,14 @@ def _reason(e: Exception) -> str:
 
 def _decode(im, size, name) -> LoadedImage:
     """The pixels of an opened (not yet decoded) pillow image, per the module's table."""
-    from PIL import Image, ImageOps
+    from PIL import ImageOps
 
     width, height = im.size
     if width * height > MAX_PIXELS:  # checked on the header: nothing is decoded yet
         raise _too_large(f"{width}x{height} pixels", name)
     mode, notes = im.mode, []
+    if mode in _REFUSED_MODES:  # refused before decoding them, too
+        raise InputError(_REFUSED_MODES[mode], name)
     frames = getattr(im, "n_frames", 1)
     if frames > 1:
         notes.append(f"used the first of its {frames} frames")
@@ -195,8 +198,6 @@ def _decode(im, size, name) -> LoadedImage:
         except Exception:  # a damaged EXIF block: keep the pixels as stored
             pass
 
-    if mode in _REFUSED_MODES:
-        raise InputError(_REFUSED_MODES[mode], name)
     if mode in _WIDE_GRAY:
         return _decode_wide_gray(im, mode, (width, height), size, name, notes)
     if mode not in ("RGB", "RGBA", "RGBa", "RGBX"):  # (the alpha or padding of RGB: noted below)

@@ -194,3 +194,119 @@ def _activations(style_path, generated_path, content_path, layer_weights, style_
         for key in ("style_cost", "content_cost", "total_cost"):
             if key in report:
                 click.echo(f"{key.replace('_', ' ')}: {report[key]:.10g}")
+
+
+def _bank(features, filters, filter_sizes, seed):
+    from dltool.core.texture import make_bank
+
+    sizes = None
+    if filter_sizes:
+        try:
+            sizes = tuple(int(v) for v in filter_sizes.split(",") if v.strip())
+        except ValueError:
+            raise InputError(f"--filter-sizes must be whole numbers like 3,5,7, got {filter_sizes!r}") from None
+    return make_bank(features, sizes, filters, seed)
+
+
+def _load(paths, size, quiet):
+    from dltool.io.images import load_image
+
+    loaded = []
+    for path in paths:
+        image = load_image(path, size)
+        for line in image.notes:
+            note(quiet, f"gram-style: {image.name}: {line}")
+        loaded.append(image)
+    return loaded
+
+
+def _distances(paths, bank, size, style_norm, output, plot, output_format, quiet):
+    """The style distance of every image to the first (the course's normalization)."""
+    from dltool.core.texture import style_distance, style_targets
+
+    if style_norm != "course":
+        raise InputError("image style distances use the course's normalization; --style-norm applies to "
+                         "--style-activations")
+    images = _load(paths, size, quiet)
+    reference = images[0]
+    rows = [[img.name, style_distance(reference.pixels, img.pixels, bank)] for img in images]
+    if output or plot:
+        grams = {f"G{l + 1}_{i}": G for i, img in enumerate(images)
+                 for l, G in enumerate(style_targets(img.pixels, bank))}
+        if output:
+            from dltool.io.params import write_params
+
+            write_params(output, grams)
+            note(quiet, f"gram-style: per-position Gram matrices (G<layer>_<image>) written to {output}")
+        if plot:
+            _plot_grams(plot, [style_targets(img.pixels, bank)[0] for img in images], [img.name for img in images])
+            note(quiet, f"gram-style: Gram heatmaps written to {plot}")
+    fmt = resolve_format(output_format, "csv")
+    columns = ["image", "style_distance"]
+    if fmt == "json":
+        write_json(sys.stdout, {"reference": reference.name, "size": size, "norm": "course",
+                                "distances": [{"image": n, "style_distance": d} for n, d in rows]})
+    elif fmt == "csv":
+        write_delimited(sys.stdout, columns, rows)
+    else:
+        print_table(["image", f"style distance to {reference.name}"], [[n, f"{d:.6g}"] for n, d in rows],
+                    title=f"gram-style: {size}x{size}, course normalization")
+
+
+
+def _plot_grams(path, grams, names):
+    """The first layer's Gram matrix of every image, side by side, as heatmaps."""
+    import numpy as np
+    from PIL import Image, ImageDraw, ImageFont
+
+    from dltool.io.streams import atomic_output
+
+    cell, pad, top = 256, 16, 28
+    canvas = Image.new("RGB", (len(grams) * (cell + pad) + pad, cell + top + pad), "white")
+    pen = ImageDraw.Draw(canvas)
+    font = ImageFont.load_default()
+    for k, (G, name) in enumerate(zip(grams, names)):
+        scale = np.abs(G).max() or 1.0
+        values = np.clip(G / scale, 0.0, 1.0)
+        rgb = np.stack([values ** 0.5, values, 1.0 - values ** 0.5], axis=-1)  # dark blue -> yellow
+        tile = Image.fromarray((rgb * 255).astype(np.uint8)).resize((cell, cell), Image.Resampling.NEAREST)
+        x = pad + k * (cell + pad)
+        canvas.paste(tile, (x, top))
+        pen.text((x, 8), name[-40:], fill="black", font=font)
+    with atomic_output(path, binary=True) as f:
+        canvas.save(f, format="PNG")
+
+
+def _synthesize(paths, extra_styles, style_weights, content_image, bank, size, init_from, iterations, optimizer,
+                lr, beta1, beta2, epsilon, preserve_colors, save_every, seed, alpha, beta, output, quiet):
+    import os
+
+    from dltool.core.texture import DEFAULT_ITERATIONS, style_distance, synthesize
+    from dltool.io.images import save_image
+
+    if not output or not output.lower().endswith((".png", ".jpg", ".jpeg")):
+        raise InputError("--synthesize writes an image: give -o OUT.png")
+    styles = _load(list(paths) + list(extra_styles), size, quiet)
+    weights = _floats(style_weights, "--style-weights") if style_weights else None
+    if weights is not None and len(weights) != len(styles):
+        raise InputError(f"--style-weights has {len(weights)} values for {len(styles)} style images")
+    content = _load([content_image], size, quiet)[0].pixels if content_image else None
+    if init_from == "content" and content is None:
+        raise InputError("--init content needs --content IMAGE")
+    stem, ext = os.path.splitext(output)
+    steps = iterations or DEFAULT_ITERATIONS
+
+    def on_save(step, image):
+        save_image(f"{stem}-{step:04d}{ext}", image)
+
+    with progress_bar(quiet) as update:
+        result = synthesize([s.pixels for s in styles], size=size, bank=bank, iterations=steps,
+                            optimizer=optimizer, lr=lr, beta1=beta1, beta2=beta2, epsilon=epsilon, seed=seed,
+                            init=init_from, content=content, alpha=alpha, beta=beta, style_weights=weights,
+                            preserve_colors=preserve_colors,
+                            progress=lambda step, total, cost: update("synthesis", step, total, f"J {cost:.4g}"),
+                            save_every=save_every, on_save=on_save if save_every else None)
+    save_image(output, result.image)
+    distance = style_distance(styles[0].pixels, result.image, bank)
+    note(quiet, f"gram-style: {len(result.history) - 1} steps, J {result.history[0]:.4g} -> {result.history[-1]:.4g}; "
+                f"style distance to {styles[0].name}: {distance:.4g}; written to {output}")

@@ -97,11 +97,20 @@ def command(images, style_activations, generated_activations, content_activation
         from dltool.io.plot import require_png
 
         require_png(plot)
+    synthesis_only = {"--style": extra_styles, "--style-weights": style_weights, "--content": content_image,
+                      "--init": init_from != "noise", "--iterations": iterations, "--optimizer": optimizer != "lbfgs",
+                      "--preserve-colors": preserve_colors, "--save-every": save_every}
+    if not synthesize and any(synthesis_only.values()):
+        used = ", ".join(k for k, v in synthesis_only.items() if v)
+        raise InputError(f"{used} only apply with --synthesize")
+    if synthesize and plot:
+        raise InputError("--plot draws Gram matrices of given images or activations; with --synthesize, "
+                         "--save-every N writes the intermediate images")
     if style_activations:
         if images or synthesize:
             raise InputError("give images or --style-activations, not both")
         return _activations(style_activations, generated_activations, content_activations, layer_weights,
-                            style_norm, content_norm, alpha, beta, output, output_format, quiet)
+                            style_norm, content_norm, alpha, beta, output, plot, output_format, quiet)
     if not images:
         raise InputError("give style images (STYLE.png OTHER.png ...) or --style-activations S.npy")
     bank = _bank(features, filters, filter_sizes, seed)
@@ -143,7 +152,7 @@ def _read_layers(path):
 
 
 def _activations(style_path, generated_path, content_path, layer_weights, style_norm, content_norm, alpha, beta,
-                 output, output_format, quiet):
+                 output, plot, output_format, quiet):
     import numpy as np
 
     from dltool.core import gram as g
@@ -171,10 +180,12 @@ def _activations(style_path, generated_path, content_path, layer_weights, style_
         report["layer_weights"] = weights or [1.0 / len(S)] * len(S)
         report["style_cost"] = total
         if content_path:
+            # The course takes the content cost on one layer: the last of each file.
             _, C = _read_layers(content_path)
-            c = g.check_activations(C[0], content_path)
+            c = g.check_activations(C[-1], content_path)
             report["content_norm"] = content_norm
-            report["content_cost"] = g.content_cost(c, Gs[-1] if len(Gs) > 1 else Gs[0], content_norm)
+            report["content_layer"] = gnames[-1]
+            report["content_cost"] = g.content_cost(c, Gs[-1], content_norm)
             report["alpha"], report["beta"] = alpha, beta
             report["total_cost"] = g.total_cost(report["content_cost"], total, alpha, beta)
     elif content_path:
@@ -184,8 +195,16 @@ def _activations(style_path, generated_path, content_path, layer_weights, style_
 
         write_params(output, grams)
         note(quiet, f"gram-style: Gram matrices written to {output}")
-    if resolve_format(output_format, "json") in ("json", "csv"):
+    if plot:
+        _plot_grams(plot, list(grams.values()), names)
+        note(quiet, f"gram-style: Gram heatmaps written to {plot}")
+    fmt = resolve_format(output_format, "json")
+    if fmt == "json":
         write_json(sys.stdout, report)
+    elif fmt == "csv":
+        write_delimited(sys.stdout, ["layer", "n_H", "n_W", "n_C", "gram_trace", "gram_max", "style_cost"],
+                        [[r["name"], *r["shape"], r["gram_trace"], r["gram_max"], r.get("style_cost", "")]
+                         for r in report["layers"]])
     else:
         rows = [[r["name"], "x".join(map(str, r["shape"])), f"{r['gram_trace']:.6g}", f"{r['gram_max']:.6g}",
                  f"{r['style_cost']:.6g}" if "style_cost" in r else "-"] for r in report["layers"]]
@@ -285,7 +304,7 @@ def _synthesize(paths, extra_styles, style_weights, content_image, bank, size, i
     from dltool.io.images import save_image
 
     if not output or not output.lower().endswith((".png", ".jpg", ".jpeg")):
-        raise InputError("--synthesize writes an image: give -o OUT.png")
+        raise InputError("--synthesize writes an image: give -o OUT.png (or .jpg)")
     styles = _load(list(paths) + list(extra_styles), size, quiet)
     weights = _floats(style_weights, "--style-weights") if style_weights else None
     if weights is not None and len(weights) != len(styles):

@@ -58,7 +58,8 @@ FEATURE_NAMES = ("random", "bank", "rgb")
               help="With --synthesize: optimizer steps.  [default: the engine's]")
 @click.option("--optimizer", type=click.Choice(["lbfgs", "adam"]), default="lbfgs", show_default=True,
               help="With --synthesize: L-BFGS (written here, no scipy) or Adam.")
-@click.option("--lr", type=float, default=0.02, show_default=True, help="Adam's learning rate.")
+@click.option("--lr", type=float, default=0.05, show_default=True,
+              help="Adam's learning rate (0.02 stalls within 500 steps on the samples).")
 @click.option("--beta1", type=float, default=0.9, show_default=True, help="Adam's beta1.")
 @click.option("--beta2", type=float, default=0.999, show_default=True, help="Adam's beta2.")
 @click.option("--epsilon", type=float, default=1e-8, show_default=True, help="Adam's epsilon.")

@@ -631,9 +631,17 @@ def blend_targets(targets: list, weights=None) -> list:
     return [sum(wi * t[l] for wi, t in zip(w, targets)) for l in range(len(targets[0]))]
 
 
-def _style_distance_from_grams(A: list, B: list, lam: np.ndarray) -> float:
+def gram_distance(targets_a: list, targets_b: list, layer_weights=None) -> float:
+    """Σ_l λ^[l] 1/(4 n_C²) ‖A_l − B_l‖²_F between two lists of per-position Grams
+    (:func:`style_targets` of two images, taken with the same bank and padding)."""
+    if len(targets_a) != len(targets_b):
+        raise InputError(f"{len(targets_a)} and {len(targets_b)} layers: the Grams come from different banks")
+    lam = _layer_weights(layer_weights, len(targets_a))
     total = 0.0
-    for a, b, w in zip(A, B, lam):
+    for a, b, w in zip(targets_a, targets_b, lam):
+        a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+        if a.shape != b.shape:
+            raise InputError(f"Grams of shapes {a.shape} and {b.shape}: the images were seen by different banks")
         d = a - b
         total += w * float(np.sum(d * d)) / (4.0 * a.shape[0] ** 2)
     return total
@@ -645,14 +653,14 @@ def style_distance(img_a, img_b, bank: FilterBank, padding: str = "auto", layer_
 
     Symmetric, 0 for identical images, ≥ 0; the images may differ in size (per-position Grams).
     With equal sizes it equals Σ_l λ^[l] · 1/(2 n_H n_W n_C)² ‖G(a) − G(b)‖²_F, λ^[l] = 1/L by default.
-    ``padding="auto"`` is circular when both images wrap around, else valid for both.
+    ``padding="auto"`` is circular when both images wrap around, else valid for both. To compare
+    many images with one, take :func:`style_targets` once each (same padding) and :func:`gram_distance`.
     """
     a = _check_image(img_a, "image a")
     b = _check_image(img_b, "image b")
     padding = resolve_padding(padding, a, b)
-    A = style_targets(a, bank, padding, precision)
-    B = style_targets(b, bank, padding, precision)
-    return _style_distance_from_grams(A, B, _layer_weights(layer_weights, len(A)))
+    return gram_distance(style_targets(a, bank, padding, precision), style_targets(b, bank, padding, precision),
+                         layer_weights)
 
 
 # ---------------------------------------------------------------- the cost and its gradient
@@ -852,7 +860,12 @@ def synthesize(style, size=128, bank: FilterBank = None, iterations: int = DEFAU
 
     Returns
     -------
-    Synthesis(image (H, W, 3) in [0, 1], history of J: before the first step, then after each)
+    Synthesis(image (H, W, 3) in [0, 1], history of J: before the first step, then after each;
+    L-BFGS may stop before ``iterations`` when J no longer decreases, and the history is then shorter)
+
+    The same arguments give the same image on the same machine; the order of a few float sums
+    depends on the number of threads, so another core count may differ in the last bits and, after
+    many steps, visibly.
     """
     styles = list(style) if isinstance(style, (list, tuple)) else [style]
     if not styles:

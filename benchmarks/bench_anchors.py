@@ -65,6 +65,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from _common import best_time, fmt_ratio, print_table  # noqa: E402
+
 import numpy as np  # noqa: E402
 
 from dltool.core.anchors import anchor_metrics, kmeans_anchors, kmeans_pp, lloyd, parse_anchors  # noqa: E402
@@ -192,37 +194,12 @@ def numpy_full(wh, k, seed):
 # ---------------------------------------------------------------- timing and report
 
 
-def best_time(fn, repeats, warmup=True):
-    """Best wall time of ``repeats`` calls (after one warm-up call if ``warmup``); and the last result."""
-    result = fn() if warmup else None
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
-
-
 def fmt_s(seconds):
     return "n/a" if seconds is None else f"{seconds:.3f}"
 
 
-def fmt_ratio(a, b):
-    return "n/a" if a is None or b is None else f"{a / b:.3f}x"
-
-
 def fmt_anchors(anchors):
     return ", ".join(f"{w:.0f},{h:.0f}" for w, h in anchors)
-
-
-def print_table(header, rows, left=(0,)):
-    """Plain-text table; the columns in ``left`` are left-aligned, the others right-aligned."""
-    widths = [max(len(str(r[k])) for r in [header] + rows) for k in range(len(header))]
-    line = "  ".join(f"{{:<{w}}}" if k in left else f"{{:>{w}}}" for k, w in enumerate(widths))
-    print(line.format(*header).rstrip())
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print(line.format(*r).rstrip())
 
 
 def thread_info():

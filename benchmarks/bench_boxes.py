@@ -47,6 +47,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from _common import fmt_ratio  # noqa: E402
+
 import numpy as np  # noqa: E402
 
 from dltool.core.iou import box_iou  # noqa: E402
@@ -235,10 +237,6 @@ def as_keep(indices):
 
 def fmt_ms(seconds):
     return "n/a" if seconds is None else f"{seconds * 1e3:.2f}"
-
-
-def fmt_ratio(a, b):
-    return "n/a" if a is None or b is None else f"{a / b:.3f}x"
 
 
 def target_cell(ratio, limit, against):

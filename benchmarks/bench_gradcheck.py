@@ -83,6 +83,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from _common import best_time, load_average, print_table  # noqa: E402
+
 import numpy as np  # noqa: E402
 
 from dltool.core import gradcheck, mlp  # noqa: E402
@@ -202,29 +204,8 @@ def dltool_numeric(net, epsilon=EPSILON):
 # ---------------------------------------------------------------- timing and report
 
 
-def best_time(fn, repeats, warmup=True):
-    """Best wall time of ``repeats`` calls (after one warm-up call if ``warmup``); and the last result."""
-    result = fn() if warmup else None
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
-
-
 def fmt_s(seconds):
     return f"{seconds:.4f}" if seconds < 1 else f"{seconds:.3f}"
-
-
-def print_table(header, rows, left=(0,)):
-    """Plain-text table; the columns in ``left`` are left-aligned, the others right-aligned."""
-    widths = [max(len(str(r[k])) for r in [header] + rows) for k in range(len(header))]
-    line = "  ".join(f"{{:<{w}}}" if k in left else f"{{:>{w}}}" for k, w in enumerate(widths))
-    print(line.format(*header).rstrip())
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print(line.format(*r).rstrip())
 
 
 def thread_info():
@@ -238,13 +219,6 @@ def thread_info():
     pools = [f"{p.get('internal_api', '?')} {p.get('num_threads', '?')}" for p in threadpool_info()
              if p.get("user_api") == "blas"]
     return ", ".join(dict.fromkeys(pools)) if pools else "no BLAS pool reported"
-
-
-def load_average():
-    try:
-        return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-    except (AttributeError, OSError):
-        return "n/a"
 
 
 def n_params(sizes):

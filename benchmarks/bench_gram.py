@@ -51,6 +51,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from _common import best_time, print_table  # noqa: E402
+
 import numpy as np  # noqa: E402
 
 from dltool.core import texture  # noqa: E402
@@ -128,27 +130,6 @@ class NumpyReference:
 
 
 # ---------------------------------------------------------------- timing and report
-
-
-def best_time(fn, repeats, warmup=True):
-    """Best wall time of ``repeats`` calls (after one warm-up call if ``warmup``); and the last result."""
-    result = fn() if warmup else None
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, result
-
-
-def print_table(header, rows, left=(0,)):
-    """Plain-text table; the columns in ``left`` are left-aligned, the others right-aligned."""
-    widths = [max(len(str(r[k])) for r in [header] + rows) for k in range(len(header))]
-    line = "  ".join(f"{{:<{w}}}" if k in left else f"{{:>{w}}}" for k, w in enumerate(widths))
-    print(line.format(*header).rstrip())
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print(line.format(*r).rstrip())
 
 
 def rel_grad_diff(g, ref):

@@ -80,6 +80,8 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from _common import load_average, print_table  # noqa: E402
+
 import numpy as np  # noqa: E402
 
 from dltool.core.logreg import Hyper, cross_entropy, predict_proba, train  # noqa: E402
@@ -183,28 +185,11 @@ def fmt_hyper(h):
     return f"Hyper({', '.join(changed)})"
 
 
-def print_table(header, rows, left=(0,)):
-    """Plain-text table; the columns in ``left`` are left-aligned, the others right-aligned."""
-    widths = [max(len(str(r[k])) for r in [header] + rows) for k in range(len(header))]
-    line = "  ".join(f"{{:<{w}}}" if k in left else f"{{:>{w}}}" for k, w in enumerate(widths))
-    print(line.format(*header).rstrip())
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print(line.format(*r).rstrip())
-
-
 def thread_pools():
     """The BLAS / OpenMP pools loaded in this process and their thread counts (threadpoolctl)."""
     pools = [f"{p.get('internal_api', '?')} in {Path(p.get('filepath', '?')).parent.name}: "
              f"{p.get('num_threads', '?')}" for p in threadpool_info()]
     return ", ".join(dict.fromkeys(pools)) if pools else "none loaded"
-
-
-def load_average():
-    try:
-        return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-    except (AttributeError, OSError):
-        return "n/a"
 
 
 def main(argv=None):

@@ -45,3 +45,22 @@ def assert_error(result, *contains, notes=None):
     for text in contains:
         assert text in errors[0], (text, errors[0])
     return errors[0]
+
+
+def help_text(command: str) -> str:
+    """``dltool COMMAND --help``, which must succeed with nothing on stderr."""
+    result = ok(command, "--help")
+    assert result.stderr == ""
+    return result.stdout
+
+
+def examples(text: str) -> list:
+    """The command lines of a help text's "Examples:" section."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "Examples:")
+    found = []
+    for line in lines[start + 1:]:
+        if not line.strip():
+            break
+        found.append(line.strip())
+    return found

@@ -22,7 +22,7 @@ import sys
 import click
 import pytest
 
-from clitools import ROOT, assert_error, ok, run
+from clitools import ROOT, assert_error, examples, help_text, ok, run
 from dltool.cli import cli
 from dltool.core.convshape import DTYPES, analyze
 from dltool.core.presets import PRESETS, preset_network
@@ -560,27 +560,10 @@ def test_conv_shape_help_does_not_import_numba():
 # ------------------------------------------------------------------ --help
 
 
-def help_text():
-    result = ok("conv-shape", "--help")
-    assert result.stderr == ""
-    return result.stdout
-
-
-def examples(text):
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip() == "Examples:")
-    found = []
-    for line in lines[start + 1:]:
-        if not line.strip():
-            break
-        found.append(line.strip())
-    return found
-
-
 def test_help_documents_every_option_and_its_default():
     cmd = cli.get_command(click.Context(cli), "conv-shape")
     ctx = click.Context(cmd, info_name="conv-shape", parent=click.Context(cli, info_name="dltool"))
-    text = help_text()
+    text = help_text("conv-shape")
     for param in cmd.params:
         if not isinstance(param, click.Option):
             continue
@@ -593,7 +576,7 @@ def test_help_documents_every_option_and_its_default():
 
 
 def test_help_examples_run():
-    lines = examples(help_text())
+    lines = examples(help_text("conv-shape"))
     assert len(lines) >= 5
     for line in lines:
         assert line.startswith("dltool conv-shape ")
@@ -609,7 +592,7 @@ def test_help_examples_run():
 
 
 def test_help_examples_quote_their_specs():
-    for line in examples(help_text()):
+    for line in examples(help_text("conv-shape")):
         words = shlex.split(line)
         specs = [w for w in words[2:] if "|" in w]
         for spec in specs:

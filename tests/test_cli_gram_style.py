@@ -25,7 +25,7 @@ import click
 import numpy as np
 import pytest
 
-from clitools import ROOT, SAMPLES, assert_error, ok, run
+from clitools import ROOT, SAMPLES, assert_error, examples, help_text, ok, run
 from dltool.cli import cli
 
 GRAM = SAMPLES / "gram"
@@ -647,27 +647,10 @@ def test_cli_choices_equal_the_engine_registries():
     assert list(params["optimizer"].type.choices) == list(OPTIMIZERS)
 
 
-def help_text():
-    result = ok("gram-style", "--help")
-    assert result.stderr == ""
-    return result.stdout
-
-
-def examples(text):
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip() == "Examples:")
-    found = []
-    for line in lines[start + 1:]:
-        if not line.strip():
-            break
-        found.append(line.strip())
-    return found
-
-
 def test_help_documents_every_option_and_its_default():
     cmd = cli.get_command(click.Context(cli), "gram-style")
     ctx = click.Context(cmd, info_name="gram-style", parent=click.Context(cli, info_name="dltool"))
-    text = help_text()
+    text = help_text("gram-style")
     for param in cmd.params:
         if not isinstance(param, click.Option):
             continue
@@ -684,7 +667,7 @@ def test_help_examples_run(tmp_path):
     """Every example line runs in bash from the repository root, its output files sent to tmp_path.
     A synthesis example runs with ``--iterations 20`` appended: at the default step count it is the
     acceptance test's command (~30-60 s), which runs there in full."""
-    lines = examples(help_text())
+    lines = examples(help_text("gram-style"))
     assert len(lines) >= 3
     env = {**os.environ, "PATH": f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     procs, outputs = [], []

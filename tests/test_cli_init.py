@@ -21,7 +21,7 @@ import click
 import numpy as np
 import pytest
 
-from clitools import ROOT, assert_error, ok, run
+from clitools import ROOT, assert_error, examples, help_text, ok, run
 from dltool.cli import cli
 
 CONV_SPEC_FILE = ROOT / "tests" / "data" / "conv_shape" / "small_conv.spec"
@@ -417,27 +417,10 @@ def test_bad_layers_exit_2_with_one_line(layers):
 # ------------------------------------------------------------------ --help
 
 
-def help_text():
-    result = ok("init", "--help")
-    assert result.stderr == ""
-    return result.stdout
-
-
-def examples(text):
-    lines = text.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip() == "Examples:")
-    found = []
-    for line in lines[start + 1:]:
-        if not line.strip():
-            break
-        found.append(line.strip())
-    return found
-
-
 def test_help_documents_every_option_and_its_default():
     cmd = cli.get_command(click.Context(cli), "init")
     ctx = click.Context(cmd, info_name="init", parent=click.Context(cli, info_name="dltool"))
-    text = help_text()
+    text = help_text("init")
     docs = {}
     for param in cmd.params:
         if not isinstance(param, click.Option):
@@ -456,7 +439,7 @@ def test_help_documents_every_option_and_its_default():
 
 def test_help_examples_run(tmp_path):
     """Every example line runs in bash from the repository root, its output files sent to tmp_path."""
-    lines = examples(help_text())
+    lines = examples(help_text("init"))
     assert len(lines) >= 3
     env = {**os.environ, "PATH": f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     procs, outputs = [], []
@@ -490,6 +473,6 @@ def test_help_examples_run(tmp_path):
 
 
 def test_help_explains_the_xavier_naming_trap():
-    text = " ".join(help_text().split())
+    text = " ".join(help_text("init").split())
     assert "lecun_normal" in text and "xavier" in text
     assert re.search(r"xavier_normal is torch's, i\.e\. glorot", text)

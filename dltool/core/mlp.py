@@ -143,10 +143,6 @@ def targets(y, n_out: int):
 
 
 def one_hot(y, n_classes: int):
-    """Y (n_classes, m) from class indices; for two classes, the course's (1, m) row of 0/1."""
-    y = np.asarray(y, dtype=np.int64)
-    if n_classes == 2:
-        return y[None, :].astype(np.float64)
-    Y = np.zeros((n_classes, len(y)))
-    Y[y, np.arange(len(y))] = 1.0
-    return Y
+    """Y for n_classes classes as the course writes it: the (1, m) row of 0/1 for two classes
+    (one sigmoid unit), else one-hot (n_classes, m)."""
+    return targets(y, 1 if n_classes == 2 else n_classes)

@@ -64,3 +64,21 @@ def examples(text: str) -> list:
             break
         found.append(line.strip())
     return found
+
+
+def option_docs(command: str) -> dict:
+    """{parameter name: (click.Option, its --help line)} for every option of ``dltool COMMAND``,
+    asserting on the way that each option appears in --help and has a help text."""
+    import click
+
+    cmd = cli.get_command(click.Context(cli), command)
+    ctx = click.Context(cmd, info_name=command, parent=click.Context(cli, info_name="dltool"))
+    text = help_text(command)
+    docs = {}
+    for param in cmd.params:
+        if isinstance(param, click.Option):
+            name, doc = param.get_help_record(ctx)
+            assert param.opts[-1] in text
+            assert param.help, f"{name} has no help"
+            docs[param.name] = (param, doc)
+    return docs

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from clitools import ROOT, SAMPLES, assert_error, ok, run
+from clitools import ROOT, SAMPLES, assert_error, examples, help_text, ok, option_docs, run
 from dltool.cli import cli
 from dltool.core.anchors import anchor_metrics, kmeans_anchors
 from dltool.io.labels import read_labels
@@ -860,47 +860,19 @@ def test_bad_options_exit_2(args, contains):
 # ------------------------------------------------------------------ --help
 
 
-def help_text():
-    result = run("anchors-kmeans", "--help")
-    assert (result.exit_code, result.stderr) == (0, "")
-    return result.stdout
-
-
-def examples():
-    lines = help_text().splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip() == "Examples:")
-    found = []
-    for line in lines[start + 1:]:
-        if not line.strip():
-            break
-        found.append(line.strip())
-    return found
-
-
 def test_help_shows_every_default():
-    import click
-
-    cmd = cli.get_command(click.Context(cli), "anchors-kmeans")
-    ctx = click.Context(cmd, info_name="anchors-kmeans", parent=click.Context(cli, info_name="dltool"))
-    text = help_text()
-    assert text.startswith("Usage: dltool anchors-kmeans [OPTIONS] LABELS\n")
-    docs = {}
-    for param in cmd.params:
-        if not isinstance(param, click.Option):
-            continue
-        name, doc = param.get_help_record(ctx)
-        docs[param.name] = doc
-        assert param.opts[-1] in text
-        assert param.help, f"{name} has no help"
+    assert help_text("anchors-kmeans").startswith("Usage: dltool anchors-kmeans [OPTIONS] LABELS\n")
+    docs = option_docs("anchors-kmeans")
+    for name, (param, doc) in docs.items():
         if param.is_flag or param.default is None:
             continue
         assert f"[default: {param.default}" in doc.replace("\n", " "), (name, doc)
     # -o has no value default; as in `dltool nms --help`, it says where the anchors go without it
-    assert "default" in docs["output"].lower(), docs["output"]
+    assert "default" in docs["output"][1].lower(), docs["output"][1]
 
 
 def test_help_examples_use_samples_that_exist():
-    lines = examples()
+    lines = examples(help_text("anchors-kmeans"))
     assert len(lines) >= 3
     for line in lines:
         assert line.startswith("dltool anchors-kmeans ")
@@ -913,7 +885,7 @@ def test_help_examples_use_samples_that_exist():
 def test_help_examples_run(tmp_path, monkeypatch):
     (tmp_path / "samples").symlink_to(SAMPLES)
     monkeypatch.chdir(tmp_path)
-    for line in examples():
+    for line in examples(help_text("anchors-kmeans")):
         argv = shlex.split(line)
         result = run(*argv[1:])
         assert result.exit_code == 0, (line, result.stderr)

@@ -19,11 +19,9 @@ import shlex
 import subprocess
 import sys
 
-import click
 import pytest
 
-from clitools import ROOT, assert_error, examples, help_text, ok, run
-from dltool.cli import cli
+from clitools import ROOT, assert_error, examples, help_text, ok, option_docs, run
 from dltool.core.convshape import DTYPES, analyze
 from dltool.core.presets import PRESETS, preset_network
 
@@ -561,15 +559,7 @@ def test_conv_shape_help_does_not_import_numba():
 
 
 def test_help_documents_every_option_and_its_default():
-    cmd = cli.get_command(click.Context(cli), "conv-shape")
-    ctx = click.Context(cmd, info_name="conv-shape", parent=click.Context(cli, info_name="dltool"))
-    text = help_text("conv-shape")
-    for param in cmd.params:
-        if not isinstance(param, click.Option):
-            continue
-        name, doc = param.get_help_record(ctx)
-        assert param.opts[-1] in text
-        assert param.help, f"{name} has no help"
+    for name, (param, doc) in option_docs("conv-shape").items():
         if param.is_flag or param.default is None:
             continue
         assert "[default:" in doc, f"{name} does not show its default: {doc!r}"

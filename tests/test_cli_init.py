@@ -21,7 +21,7 @@ import click
 import numpy as np
 import pytest
 
-from clitools import ROOT, assert_error, examples, help_text, ok, run
+from clitools import ROOT, assert_error, examples, help_text, ok, option_docs, run
 from dltool.cli import cli
 
 CONV_SPEC_FILE = ROOT / "tests" / "data" / "conv_shape" / "small_conv.spec"
@@ -418,23 +418,14 @@ def test_bad_layers_exit_2_with_one_line(layers):
 
 
 def test_help_documents_every_option_and_its_default():
-    cmd = cli.get_command(click.Context(cli), "init")
-    ctx = click.Context(cmd, info_name="init", parent=click.Context(cli, info_name="dltool"))
-    text = help_text("init")
-    docs = {}
-    for param in cmd.params:
-        if not isinstance(param, click.Option):
-            continue
-        name, doc = param.get_help_record(ctx)
-        docs[param.name] = doc
-        assert param.opts[-1] in text
-        assert param.help, f"{name} has no help"
+    docs = option_docs("init")
+    for name, (param, doc) in docs.items():
         if param.is_flag or param.default is None:
             continue
         assert "[default:" in doc, f"{name} does not show its default: {doc!r}"
     # options without a value default still say what happens when they are left out
     for name in ("layers", "spec", "distribution", "gain", "output", "depth", "plot"):
-        assert "[default:" in docs[name], name
+        assert "[default:" in docs[name][1], name
 
 
 def test_help_examples_run(tmp_path):

@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from dltool.cli.options import quiet_option
+from dltool.cli.options import parse_sizes, quiet_option
 from dltool.cli.output import note, print_table, resolve_format
 from dltool.cli.progress import progress_bar
 from dltool.core.names import ACTIVATIONS
@@ -100,23 +100,13 @@ def command(function, model, layers, activation, l2, params_file, data, label_co
     return ExitCode.OK
 
 
-def _sizes(text, option="--layers"):
-    try:
-        sizes = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        sizes = []
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise InputError(f"{option} must be at least two positive whole numbers like 4,5,3,1, got {text!r}")
-    return sizes
-
-
 def _check_model(gradcheck, model, layers, activation, l2, params_file, data, label_column, samples, seed,
                  epsilon, sample, fast, progress):
     import numpy as np
 
     from dltool.core import mlp
 
-    sizes = _sizes(layers) if layers else None
+    sizes = parse_sizes(layers) if layers else None
     params = X = Y = None
     if params_file:
         from dltool.io.params import read_params
@@ -139,13 +129,13 @@ def _check_model(gradcheck, model, layers, activation, l2, params_file, data, la
         if len(classes) < 2:
             raise InputError("only one class in the labels: need at least two", dataset.name)
         if sizes is None:
-            hidden = _sizes(DEFAULT_LAYERS[model])[1:-1]
+            hidden = parse_sizes(DEFAULT_LAYERS[model])[1:-1]
             sizes = [X.shape[0], *hidden, n_out]
         elif sizes[0] != X.shape[0] or sizes[-1] != n_out:
             raise InputError(f"the layers {','.join(map(str, sizes))} do not fit the data: {X.shape[0]} features "
                              f"and {len(classes)} classes need {X.shape[0]},...,{n_out}", dataset.name)
     if sizes is None:
-        sizes = _sizes(DEFAULT_LAYERS[model])
+        sizes = parse_sizes(DEFAULT_LAYERS[model])
     if model == "logreg" and (len(sizes) != 2 or sizes[-1] != 1):
         raise InputError(f"--model logreg is one layer with one output (n_x,1), got {','.join(map(str, sizes))}")
     if model == "softmax" and (len(sizes) != 2 or sizes[-1] < 2):

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from dltool.cli.options import quiet_option
+from dltool.cli.options import parse_sizes, quiet_option
 from dltool.cli.output import note, print_table, resolve_format
 from dltool.core.names import ACTIVATIONS, DISTRIBUTIONS, GAINS, INIT_ALIASES, INIT_METHODS
 from dltool.errors import InputError
@@ -82,7 +82,7 @@ def command(layers, spec, method, distribution, scale, gain, seed, output, probe
         if probe:
             raise InputError("--probe works on dense --layers (a conv spec has no dense equivalent to probe)")
     else:
-        sizes = _sizes("12288,20,7,5,1" if layers is None else layers)
+        sizes = parse_sizes("12288,20,7,5,1" if layers is None else layers, example="12288,20,7,5,1")
         if depth:
             sizes = [sizes[0]] + [sizes[1] if len(sizes) > 1 else sizes[0]] * depth
         shapes = core.dense_shapes(sizes)
@@ -119,16 +119,6 @@ def command(layers, spec, method, distribution, scale, gain, seed, output, probe
 
 def _json(output_format):
     return resolve_format(output_format, "json") == "json"
-
-
-def _sizes(text):
-    try:
-        sizes = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        sizes = []
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise InputError(f"--layers must be at least two positive whole numbers like 12288,20,7,5,1, got {text!r}")
-    return sizes
 
 
 def _spec_shapes(spec):

@@ -2,6 +2,8 @@
 
 import click
 
+from dltool.errors import InputError
+
 from dltool.core.names import BOX_FORMATS
 from dltool.io.streams import INPUT_FORMATS
 
@@ -27,3 +29,14 @@ def input_format_option(f):
     return click.option(
         "--input-format", type=click.Choice(INPUT_FORMATS), default="auto", show_default=True,
         help="Input format; auto: from the extension, or sniffed from the content for '-'.")(f)
+
+
+def parse_sizes(text: str, option: str = "--layers", example: str = "4,5,3,1") -> list:
+    """Layer sizes from "N0,N1,...": at least two positive whole numbers."""
+    try:
+        sizes = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        sizes = []
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise InputError(f"{option} must be at least two positive whole numbers like {example}, got {text!r}")
+    return sizes

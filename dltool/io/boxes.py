@@ -15,6 +15,7 @@ import numpy as np
 from dltool.core.boxes import BOX_FORMATS, box_convert
 from dltool.errors import InputError
 from dltool.io.streams import decode_text, input_name, read_input
+from dltool.io.tabular import is_number
 _EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".json": "json", ".npy": "npy"}
 _NPY_MAGIC = b"\x93NUMPY"
 # Column names dltool gives a meaning to (matched case-insensitively); all others ride along.
@@ -162,7 +163,7 @@ def _read_delimited(text: str, name: str, box_format: str, delimiter: str) -> Bo
     columns = [c.strip() for c in header]
     lowered = [c.lower() for c in columns]
     header_line = reader.line_num
-    if all(_is_number(c) for c in columns if c):
+    if all(is_number(c) for c in columns if c):
         raise InputError(f"expected a header row naming the columns ({','.join(coords)},...), "
                          "got numbers - add a header line", f"{name}:{header_line}")
     missing = [c for c in coords if c not in lowered]
@@ -192,7 +193,7 @@ def _read_delimited(text: str, name: str, box_format: str, delimiter: str) -> Bo
             values = None
         if values is None or not np.isfinite(values).all():
             for row, cell in enumerate(cells):
-                if not _is_number(cell) or not np.isfinite(float(cell)):
+                if not is_number(cell) or not np.isfinite(float(cell)):
                     raise InputError(f"{what} {columns[k]!r} must be a finite number, got {cell!r}",
                                      f"{name}:{lines[row]}")
             values = np.array([float(c) for c in cells])  # spellings numpy refuses but Python reads
@@ -210,14 +211,6 @@ def _read_delimited(text: str, name: str, box_format: str, delimiter: str) -> Bo
     return BoxFile(name, "csv", box_format, box_convert(raw, box_format, "xyxy"), scores,
                    labels.get(CLASS), labels.get(IMAGE), columns, records, lines, delimiter,
                    score_column)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _check_geometry(raw: np.ndarray, box_format: str, where) -> None:

@@ -45,6 +45,7 @@ import numpy as np
 
 from dltool.errors import InputError
 from dltool.io.streams import decode_text, input_name, read_input, open_npz
+from dltool.io.tabular import is_number
 
 #: ``--input-format`` choices of ``train-logreg`` and ``predict``.
 DATA_FORMATS = ("auto", "csv", "npz", "images")
@@ -259,14 +260,6 @@ def _check_feature_count(dataset: Dataset, expected: int) -> None:
 # -------------------------------------------------------------------- CSV
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def _is_fraction(text: str) -> bool:
     """A finite number that is not whole, like 5.1: data, not a column name."""
     try:
@@ -331,7 +324,7 @@ def _read_csv(data, name, path, label_column, require_labels, expected_features)
     where = f"{name}:{header_line}"
     columns = [c.strip() for c in header]
     # Column names may be whole numbers (pandas writes 0,1,2,... for unnamed columns), never 5.1.
-    if all(_is_number(c) for c in columns) or any(_is_fraction(c) for c in columns):
+    if all(is_number(c) for c in columns) or any(_is_fraction(c) for c in columns):
         raise InputError(f"expected a header row naming the columns, got data ({_names(columns, 5)}) - "
                          "add a first line with the column names, e.g. x1,x2,...,label", where)
     for k, c in enumerate(columns):

@@ -38,6 +38,7 @@ import numpy as np
 
 from dltool.errors import InputError
 from dltool.io.streams import decode_text, input_name, read_input
+from dltool.io.tabular import is_number
 
 #: ``--input-format`` choices of ``anchors-kmeans``.
 LABEL_FORMATS = ("auto", "yolo", "coco", "voc", "csv")
@@ -286,7 +287,7 @@ def _read_yolo(files, img_size, assume_square, notes):
     if values is None:  # find the first field Python cannot read as a number
         for row, fields in enumerate(rows):
             for k, text in enumerate(fields):
-                if isinstance(text, str) and not _is_number(text):
+                if isinstance(text, str) and not is_number(text):
                     raise InputError(f"{_YOLO_NAMES[k]} is {text!r}, not a number - expected "
                                      f"{_YOLO_LINE}, normalised to [0, 1]", where(row))
         values = np.array([[float(v) for v in r] for r in rows]).reshape(-1, 5)
@@ -311,14 +312,6 @@ def _read_yolo(files, img_size, assume_square, notes):
 
 
 _YOLO_NAMES = ("class", "cx", "cy", "w", "h")
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _field_count_message(fields: list) -> str:
@@ -367,7 +360,7 @@ def _segment_box(fields: list, where: str) -> list:
         values = None
     if values is None:
         for k, text in enumerate(fields):
-            if not _is_number(text):
+            if not is_number(text):
                 what = "class" if k == 0 else f"{'xy'[(k - 1) % 2]}{(k + 1) // 2}"
                 raise InputError(f"{what} is {text!r}, not a number - expected a segment "
                                  f"{_SEGMENT_LINE}, normalised to [0, 1]", where)
@@ -652,7 +645,7 @@ def _read_csv(path: str) -> np.ndarray:
     where_header = f"{name}:{reader.line_num}"
     columns = [c.strip() for c in header]
     lowered = [c.lower() for c in columns]
-    if all(_is_number(c) for c in columns if c):
+    if all(is_number(c) for c in columns if c):
         raise InputError("expected a header row naming the columns (w,h), got numbers - add a first "
                          "line `w,h`", where_header)
     missing = [c for c in ("w", "h") if c not in lowered]
@@ -687,7 +680,7 @@ def _read_csv(path: str) -> np.ndarray:
             for k, cell in enumerate(cells[row]):
                 col = columns[(iw, ih)[k]]
                 where = f"{name}:{lines[row]}"
-                if not _is_number(cell):
+                if not is_number(cell):
                     raise InputError(f"{col} must be a number of pixels, got {cell!r}", where)
                 v = float(cell)
                 if not math.isfinite(v):

@@ -14,6 +14,15 @@ def _plain(value):
     return value.item() if hasattr(value, "item") and hasattr(value, "dtype") else value
 
 
+def is_number(text: str) -> bool:
+    """Whether a cell reads as a number (as Python's float() reads it)."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def cell_text(value) -> str:
     """A cell as CSV text: floats at full precision (shortest round-trip repr), the rest as str."""
     value = _plain(value)

@@ -5,17 +5,19 @@ to numpy in the caller. So results do not depend on the thread count: same seed,
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from dltool.core.jit import njit
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _wh_iou(w, h, aw, ah):
     # Same operation order as dltool.core.anchors.wh_iou (numpy): bit-identical values.
     inter = min(w, aw) * min(h, ah)
     return inter / (w * h + aw * ah - inter)
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _assign_one(wh, anchors, i, labels, best):
     best_j = 0
     best_v = -1.0
@@ -28,19 +30,19 @@ def _assign_one(wh, anchors, i, labels, best):
     best[i] = best_v
 
 
-@njit(cache=True)
+@njit
 def assign_serial(wh, anchors, labels, best):
     for i in range(wh.shape[0]):
         _assign_one(wh, anchors, i, labels, best)
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True)
 def assign_parallel(wh, anchors, labels, best):
     for i in prange(wh.shape[0]):
         _assign_one(wh, anchors, i, labels, best)
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True)
 def min_distance_update(wh, aw, ah, dmin):
     """dmin[i] = min(dmin[i], 1 - IoU(box i, (aw, ah))): the k-means++ seeding distance."""
     for i in prange(wh.shape[0]):
@@ -49,7 +51,7 @@ def min_distance_update(wh, aw, ah, dmin):
             dmin[i] = d
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True)
 def cluster_medians(wh, labels, k):
     """Per-cluster medians of w and of h (NaN for an empty cluster), via one counting sort."""
     n = wh.shape[0]

@@ -9,12 +9,14 @@ floating-point operation order as the numpy paths, so both give bit-identical Io
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from dltool.core.jit import njit
 
 IOU, GIOU, DIOU, CIOU = 0, 1, 2, 3  # metric codes; dltool.core.iou.METRICS maps names to them
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _pair_metric(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, metric):
     area_a = (ax2 - ax1) * (ay2 - ay1)
     area_b = (bx2 - bx1) * (by2 - by1)
@@ -50,20 +52,20 @@ def _pair_metric(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, metric):
     return diou - alpha * v
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _iou_row(a, b, i, metric, out):
     for j in range(b.shape[0]):
         out[i, j] = _pair_metric(a[i, 0], a[i, 1], a[i, 2], a[i, 3],
                                  b[j, 0], b[j, 1], b[j, 2], b[j, 3], metric)
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True)
 def iou_matrix_parallel(a, b, metric, out):
     for i in prange(a.shape[0]):
         _iou_row(a, b, i, metric, out)
 
 
-@njit(cache=True)
+@njit
 def iou_paired(a, b, metric, out):
     for i in range(a.shape[0]):
         out[i] = _pair_metric(a[i, 0], a[i, 1], a[i, 2], a[i, 3],
@@ -75,7 +77,7 @@ def iou_paired(a, b, metric, out):
 # overlapping pairs only has to look at the boxes registered in the cells a box covers.
 
 
-@njit(cache=True)
+@njit
 def _grid_geometry(boxes, max_cells):
     """Origin, cell size and shape of a grid over ``boxes``, cells about the median box side."""
     n = boxes.shape[0]
@@ -95,7 +97,7 @@ def _grid_geometry(boxes, max_cells):
     return x0, y0, cell, gx, gy
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _cell_index(v, v0, cell, g):
     k = int((v - v0) / cell)
     if k < 0:
@@ -105,14 +107,14 @@ def _cell_index(v, v0, cell, g):
     return k
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _cell_range(boxes, i, x0, y0, cell, gx, gy):
     """First and last cell column and row covered by box i."""
     return (_cell_index(boxes[i, 0], x0, cell, gx), _cell_index(boxes[i, 2], x0, cell, gx),
             _cell_index(boxes[i, 1], y0, cell, gy), _cell_index(boxes[i, 3], y0, cell, gy))
 
 
-@njit(cache=True)
+@njit
 def _build_grid(boxes, x0, y0, cell, gx, gy):
     """CSR layout of the boxes registered in each cell they cover: ``items[start[c]:start[c + 1]]``."""
     n = boxes.shape[0]
@@ -135,7 +137,7 @@ def _build_grid(boxes, x0, y0, cell, gx, gy):
     return start, items
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _row_pairs(a, i, b, start, items, x0, y0, cell, gx, gy, min_value, metric, out_b, out_v, pos):
     """Write the B rows that overlap A row i with metric >= min_value at out_*[pos:]; return the count.
 
@@ -165,7 +167,7 @@ def _row_pairs(a, i, b, start, items, x0, y0, cell, gx, gy, min_value, metric, o
     return found
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True)
 def overlap_pairs(a, b, min_value, metric):
     """All (i, j, value) with ``metric(a[i], b[j]) >= min_value > 0``, sorted by i then j.
 
@@ -200,7 +202,7 @@ def overlap_pairs(a, b, min_value, metric):
 # ---------------------------------------------------------------- greedy NMS
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _iou(boxes, areas, i, j):
     # Same operation order as _pair_metric and the numpy path: bit-identical IoU.
     iw = min(boxes[i, 2], boxes[j, 2]) - max(boxes[i, 0], boxes[j, 0])
@@ -212,7 +214,7 @@ def _iou(boxes, areas, i, j):
     return inter / union if union > 0.0 else 0.0
 
 
-@njit(cache=True)
+@njit
 def _nms_scan(boxes, areas, lo, hi, threshold, keep):
     """The peers' O(n * kept) scan, for small segments where a grid costs more than it saves."""
     kept = np.empty(hi - lo, dtype=np.int64)
@@ -229,7 +231,7 @@ def _nms_scan(boxes, areas, lo, hi, threshold, keep):
             keep[i] = True
 
 
-@njit(cache=True)
+@njit
 def _nms_grid(boxes, areas, lo, hi, threshold, keep):
     """Greedy NMS over boxes[lo:hi] (already in score order) checking only kept boxes nearby.
 
@@ -282,7 +284,7 @@ def _nms_grid(boxes, areas, lo, hi, threshold, keep):
                 used += 1
 
 
-@njit(cache=True)
+@njit
 def nms_segments(boxes, segments, threshold):
     """Hard NMS on sorted boxes, independently within each ``[segments[g], segments[g + 1])``.
 
@@ -304,7 +306,7 @@ def nms_segments(boxes, segments, threshold):
     return keep
 
 
-@njit(cache=True)
+@njit
 def soft_nms_segments(boxes, scores, order_key, segments, threshold, sigma, gaussian, min_score):
     """Soft-NMS (Bodla et al. 2017) within each segment; returns (selection rank, decayed scores).
 

@@ -22,12 +22,14 @@ column per (group, kh, kw, channel in group), so group ``gi``'s columns are the 
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from dltool.core.jit import njit
 
 # ---------------------------------------------------------------- im2col / col2im (GEMM route)
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _gather_row(A, n, oh, W_out, geo, cols, r):
     """Patches of output row (n, oh) into ``cols[r:r + W_out]``; zeros for padding taps."""
     fh, fw, sh, sw, dh, dw, pt, pl, g = geo
@@ -51,14 +53,14 @@ def _gather_row(A, n, oh, W_out, geo, cols, r):
                             cols[r + ow, gi * kg + base + c] = 0.0
 
 
-@njit(cache=True)
+@njit
 def im2col(A, n0, n1, oh0, oh1, W_out, geo, cols):
     rows = oh1 - oh0
     for q in range((n1 - n0) * rows):
         _gather_row(A, n0 + q // rows, oh0 + q % rows, W_out, geo, cols, q * W_out)
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _scatter_row(dcols, n, ih, n0, oh0, oh1, W_out, geo, dA):
     """Add to input row (n, ih) of ``dA`` every patch entry of the block that came from it.
 
@@ -88,14 +90,14 @@ def _scatter_row(dcols, n, ih, n0, oh0, oh1, W_out, geo, dA):
                             dA[n, ih, iw, gi * cg + c] += dcols[r + ow, gi * kg + base + c]
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _touched_rows(H, oh0, oh1, geo):
     """Input rows [lo, hi) that output rows [oh0, oh1) read."""
     fh, fw, sh, sw, dh, dw, pt, pl, g = geo
     return max(0, oh0 * sh - pt), min(H, (oh1 - 1) * sh - pt + (fh - 1) * dh + 1)
 
 
-@njit(cache=True)
+@njit
 def col2im(dcols, n0, n1, oh0, oh1, W_out, geo, dA):
     lo, hi = _touched_rows(dA.shape[1], oh0, oh1, geo)
     span = max(hi - lo, 0)
@@ -108,7 +110,7 @@ def col2im(dcols, n0, n1, oh0, oh1, W_out, geo, dA):
 # these loops run the multiply-adds in place, innermost over contiguous output channels.
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _direct_row(A, W, n, oh, geo, Z):
     fh, fw, sh, sw, dh, dw, pt, pl, g = geo
     H = A.shape[1]
@@ -142,21 +144,21 @@ def _direct_row(A, W, n, oh, geo, Z):
                                 z[j] += v * w[cl, j]
 
 
-@njit(cache=True)
+@njit
 def direct_serial(A, W, geo, Z):
     rows = Z.shape[1]
     for q in range(Z.shape[0] * rows):
         _direct_row(A, W, q // rows, q % rows, geo, Z)
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True)
 def direct_parallel(A, W, geo, Z):
     rows = Z.shape[1]
     for q in prange(Z.shape[0] * rows):
         _direct_row(A, W, q // rows, q % rows, geo, Z)
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _direct_dA_row(dZ, W, n, ih, geo, dA):
     """dA[n, ih] = sum over the taps (kh, kw) and output pixels that read input row ih."""
     fh, fw, sh, sw, dh, dw, pt, pl, g = geo
@@ -193,21 +195,21 @@ def _direct_dA_row(dZ, W, n, ih, geo, dA):
                             da[gi * cg + cl] += s
 
 
-@njit(cache=True)
+@njit
 def direct_dA_serial(dZ, W, geo, dA):
     rows = dA.shape[1]
     for q in range(dA.shape[0] * rows):
         _direct_dA_row(dZ, W, q // rows, q % rows, geo, dA)
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True)
 def direct_dA_parallel(dZ, W, geo, dA):
     rows = dA.shape[1]
     for q in prange(dA.shape[0] * rows):
         _direct_dA_row(dZ, W, q // rows, q % rows, geo, dA)
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _direct_dW_part(A, dZ, p, parts, geo, out):
     """out += dW over output rows q in [p * per, (p + 1) * per) (q = n * H_out + oh)."""
     fh, fw, sh, sw, dh, dw, pt, pl, g = geo
@@ -246,7 +248,7 @@ def _direct_dW_part(A, dZ, p, parts, geo, out):
                                     o[cl, j] += v * dz[j]
 
 
-@njit(cache=True)
+@njit
 def direct_dW_serial(A, dZ, geo, out):
     """out[p] = the dW of the p-th of ``out.shape[0]`` equal runs of output rows; the caller sums
     over p (a fixed split, so the sum does not depend on the thread count)."""
@@ -254,7 +256,7 @@ def direct_dW_serial(A, dZ, geo, out):
         _direct_dW_part(A, dZ, p, out.shape[0], geo, out[p])
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True)
 def direct_dW_parallel(A, dZ, geo, out):
     for p in prange(out.shape[0]):
         _direct_dW_part(A, dZ, p, out.shape[0], geo, out[p])
@@ -263,7 +265,7 @@ def direct_dW_parallel(A, dZ, geo, out):
 # ---------------------------------------------------------------- pooling
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _pool_row(A, n, oh, geo, pb, pr, is_max, count_pad, out):
     """One output row of max or average pooling.
 
@@ -307,14 +309,14 @@ def _pool_row(A, n, oh, geo, pb, pr, is_max, count_pad, out):
                 o[c] /= count
 
 
-@njit(cache=True)
+@njit
 def pool_serial(A, geo, pb, pr, is_max, count_pad, out):
     rows = out.shape[1]
     for q in range(out.shape[0] * rows):
         _pool_row(A, q // rows, q % rows, geo, pb, pr, is_max, count_pad, out)
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True)
 def pool_parallel(A, geo, pb, pr, is_max, count_pad, out):
     rows = out.shape[1]
     for q in prange(out.shape[0] * rows):

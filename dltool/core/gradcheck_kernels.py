@@ -15,12 +15,14 @@ Layout: θ is one vector in the order W1, b1, W2, b2, ... (each W row-major); ``
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from dltool.core.jit import njit
 
 LEAKY_SLOPE = 0.01  # as dltool.core.mlp
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _example_loss(ZL, nL, m, Y, k):
     """Cross-entropy of example k from the output pre-activations ZL (nL * m, row-major)."""
     if nL == 1:
@@ -39,7 +41,7 @@ def _example_loss(ZL, nL, m, Y, k):
     return total
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _tanh_small(x):
     """tanh(x), by its series where |x| is tiny (the usual case here), else through expm1."""
     if abs(x) < 1e-4:
@@ -50,14 +52,14 @@ def _tanh_small(x):
     return t if x >= 0.0 else -t
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _expm1_small(x):
     if abs(x) < 1e-4:
         return x * (1.0 + x * (0.5 + x * (1.0 / 6.0 + x * (1.0 / 24.0))))
     return math.expm1(x)
 
 
-@njit(cache=True, inline="always")
+@njit(inline="always")
 def _delta_g(z, a, dz, act):
     """g(z + dz) − g(z), given the cached a = g(z), without cancellation.
 
@@ -76,7 +78,7 @@ def _delta_g(z, a, dz, act):
     return a * (1.0 - a) * e / (1.0 + a * e)
 
 
-@njit(cache=True)
+@njit
 def _perturbed_logits(theta, sizes, w_off, acts, a_off, z_off, act, m, layer, is_bias, i, j, step):
     """Z[L] (n[L] * m) after moving W[layer][i, j] (or b[layer][i]) by ``step``.
 
@@ -119,7 +121,7 @@ def _perturbed_logits(theta, sizes, w_off, acts, a_off, z_off, act, m, layer, is
     return Z
 
 
-@njit(cache=True, parallel=True)
+@njit(parallel=True)
 def numerical_gradient(theta, sizes, w_off, b_off, acts, a_off, z_off, Y, act, l2, coords, eps):
     """(J(θ + ε e_p) − J(θ − ε e_p)) / 2ε for every flat index p in ``coords``."""
     L = sizes.shape[0] - 1

@@ -6,10 +6,10 @@ Each kernel writes into buffers it is given: the training loop allocates nothing
 
 import math
 
-from numba import njit
+from dltool.core.jit import njit
 
 
-@njit(cache=True)
+@njit
 def sigmoid_xent_grad(Z, y, dZ):
     """Binary cross-entropy of logits Z (B, 1) against 0/1 labels y (B,); dZ = (sigmoid(Z) - y) / B.
 
@@ -27,7 +27,7 @@ def sigmoid_xent_grad(Z, y, dZ):
     return total
 
 
-@njit(cache=True)
+@njit
 def softmax_xent_grad(Z, y, dZ):
     """Categorical cross-entropy of logits Z (B, K) against class indices y (B,); dZ = (softmax - onehot) / B.
 
@@ -53,7 +53,7 @@ def softmax_xent_grad(Z, y, dZ):
     return total
 
 
-@njit(cache=True)
+@njit
 def optimizer_step(P, G, V, S, kind, lr, beta1, beta2, eps, correct1, correct2, decay):
     """One optimizer step on parameters P with gradient G (+ decay * P, the L2 term), in place."""
     flat_p = P.ravel()

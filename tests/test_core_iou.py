@@ -224,13 +224,13 @@ def test_path_fixture_really_switches_kernels(monkeypatch):
     from dltool.core import box_kernels
 
     calls = []
-    real = box_kernels.iou_matrix_parallel
+    real = box_kernels.iou_rows
 
     def spy(*args):
         calls.append(1)
         return real(*args)
 
-    monkeypatch.setattr(box_kernels, "iou_matrix_parallel", spy)
+    monkeypatch.setattr(box_kernels, "iou_rows", spy)
     on_path("numpy", box_iou, [[0, 0, 1, 1]], [[0, 0, 1, 1]])
     assert calls == []
     on_path("numba", box_iou, [[0, 0, 1, 1]], [[0, 0, 1, 1]])
@@ -241,8 +241,8 @@ def test_default_threshold_uses_numba_only_for_large_inputs(monkeypatch):
     from dltool.core import box_kernels
 
     calls = []
-    real = box_kernels.iou_matrix_parallel
-    monkeypatch.setattr(box_kernels, "iou_matrix_parallel", lambda *a: (calls.append(1), real(*a)))
+    real = box_kernels.iou_rows
+    monkeypatch.setattr(box_kernels, "iou_rows", lambda *a: (calls.append(1), real(*a)))
     monkeypatch.setattr(iou_mod, "NUMBA_MIN_PAIRS", 100)
     box_iou(np.zeros((9, 4)), np.zeros((11, 4)))  # 99 pairs
     assert calls == []

@@ -9,7 +9,6 @@ import math
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -413,14 +412,14 @@ def test_importing_the_module_imports_no_pil_numba_click_or_rich():
     assert result.stdout.strip() == "[]"
 
 
-def test_a_hundred_thousand_points_draw_quickly(tmp_path):
+def test_a_hundred_thousand_points_draw(tmp_path):
+    # Its speed (about 0.2 s: no per-point Python loop) is benchmarks' business: no clock here.
     rng = np.random.default_rng(1)
     chart = Chart(x_log=True, y_log=True)
     chart.scatter(np.exp(rng.normal(3, 1, 100_000)), np.exp(rng.normal(3, 1, 100_000)),
                   colours=rng.integers(0, 9, 100_000))
-    start = time.perf_counter()
     chart.save(str(tmp_path / "many.png"))
-    assert time.perf_counter() - start < 5  # about 0.2 s; the bound only catches a per-point loop
+    assert len(read_png(tmp_path / "many.png").getcolors(1 << 16) or []) > 9  # the nine colours drawn
 
 
 def test_old_pillow_without_font_sizes_still_draws(tmp_path, monkeypatch):

@@ -4,8 +4,11 @@ Subcommand modules are imported only when needed, and none imports numba at modu
 ``dltool --help`` stays fast.
 """
 
+import contextlib
 import importlib
+import logging
 import os
+import signal
 import sys
 import traceback
 
@@ -17,6 +20,7 @@ from dltool.errors import DltoolError, ExitCode
 #: subcommand -> module defining ``command`` (one small module per tool).
 COMMANDS = {
     "anchors-kmeans": "dltool.cli.anchors",
+    "cache": "dltool.cli.cache",
     "conv-shape": "dltool.cli.conv_shape",
     "gradcheck": "dltool.cli.gradcheck",
     "gram-style": "dltool.cli.gram_style",
@@ -33,11 +37,75 @@ class ReaderGone(Exception):
     handler would turn that into exit 1 before the wrapper saw it."""
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived (``kill``, ``timeout``, a CI runner or a container stopping). A
+    BaseException like KeyboardInterrupt, so that the same clean-up runs: temporary output files
+    are removed and an existing output is left as it was."""
+
+
 class RunSettings:
-    """Per-invocation settings the entry wrapper needs after the command has failed."""
+    """Per-invocation settings the entry wrapper needs: set by eager options, read after the
+    command has run or failed."""
 
     def __init__(self):
         self.traceback = False
+        self.quiet = False
+        self.command = None
+
+
+class NoteHandler(logging.Handler):
+    """Notes of the library (the ``dltool`` logger) as ``command: message`` lines on stderr.
+
+    Informational notes (``compiling numba kernels...``) are for a person waiting at a terminal;
+    warnings show in pipes too. ``-q`` silences both.
+    """
+
+    def __init__(self, settings: RunSettings):
+        super().__init__(logging.INFO)
+        self.settings = settings
+
+    def emit(self, record):
+        if self.settings.quiet:
+            return
+        if record.levelno < logging.WARNING and not (sys.stderr and sys.stderr.isatty()):
+            return
+        prefix = self.settings.command or "dltool"
+        click.echo(f"{prefix}: {record.getMessage()}", err=True)
+
+
+@contextlib.contextmanager
+def library_notes(settings: RunSettings):
+    """Route the ``dltool`` logger to :class:`NoteHandler` for one invocation, then restore it."""
+    logger = logging.getLogger("dltool")
+    handler = NoteHandler(settings)
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def sigterm_as_exception():
+    """SIGTERM raises :class:`Terminated` in the main thread for the length of the block."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread (an embedding application): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class DltoolGroup(click.Group):
@@ -51,6 +119,12 @@ class DltoolGroup(click.Group):
             return None
         return importlib.import_module(COMMANDS[name]).command
 
+    def resolve_command(self, ctx, args):
+        name, command, rest = super().resolve_command(ctx, args)
+        if isinstance(ctx.obj, RunSettings):
+            ctx.obj.command = name  # notes are prefixed with it
+        return name, command, rest
+
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
@@ -60,10 +134,11 @@ class DltoolGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         settings = extra.pop("obj", None) or RunSettings()
         try:
-            rv = super().main(args, prog_name or "dltool", complete_var, standalone_mode=False,
-                              obj=settings, **extra)
-            code = rv if isinstance(rv, int) else ExitCode.OK
-            sys.stdout.flush()  # a reader that went away shows up here, inside the handlers below
+            with library_notes(settings), sigterm_as_exception():
+                rv = super().main(args, prog_name or "dltool", complete_var, standalone_mode=False,
+                                  obj=settings, **extra)
+                code = rv if isinstance(rv, int) else ExitCode.OK
+                sys.stdout.flush()  # a reader that went away shows up here, inside the handlers below
         except DltoolError as e:
             if getattr(e, "user_traceback", None):
                 click.echo(e.user_traceback.rstrip("\n"), err=True)
@@ -75,6 +150,8 @@ class DltoolGroup(click.Group):
             code = ExitCode.BAD_INPUT if e.exit_code in (1, 2) else e.exit_code
         except (click.Abort, KeyboardInterrupt):
             code = ExitCode.INTERRUPTED
+        except Terminated:
+            code = ExitCode.TERMINATED
         except (BrokenPipeError, ReaderGone):
             # The reader (`| head`) has gone: stop quietly. Point stdout at devnull so that the
             # interpreter's final flush does not raise again.
@@ -105,7 +182,8 @@ def cli():
     """The working parts of a first deep-learning course, as fast command-line tools.
 
     Data goes to stdout (a table on a terminal, CSV or JSON in a pipe), everything else to stderr.
-    Exit codes: 0 ok, 1 a check failed, 2 bad usage or input, 3 internal error, 130 interrupted.
+    Exit codes: 0 ok, 1 a check failed, 2 bad usage or input, 3 internal error, 130 interrupted,
+    143 terminated.
     """
 
 

@@ -14,8 +14,17 @@ def output_format_option(choices=("auto", "table", "csv", "tsv", "json", "jsonl"
         help=f"Output format. auto: a table when stdout is a terminal, else {machine}.")
 
 
+def _remember_quiet(ctx, param, value):
+    # The entry wrapper's note handler reads it: library notes obey -q like the command's own.
+    settings = ctx.find_root().obj
+    if value and hasattr(settings, "quiet"):
+        settings.quiet = True
+    return value
+
+
 def quiet_option(f):
-    return click.option("-q", "--quiet", is_flag=True, help="No notes or warnings on stderr.")(f)
+    return click.option("-q", "--quiet", is_flag=True, callback=_remember_quiet,
+                        help="No notes or warnings on stderr.")(f)
 
 
 def box_format_option(f):

@@ -19,6 +19,8 @@ from dltool.errors import InputError
 
 # Below this many box-anchor pairs numpy beats importing numba and loading its cached kernels.
 NUMBA_MIN_PAIRS = 200_000
+# The smallest share of boxes worth a thread of its own.
+THREAD_MIN_ROWS = 50_000
 # Fractions of the update step tried in turn when a full step would lower the average IoU.
 BACKTRACK = (1.0, 0.5, 0.25, 0.125)
 
@@ -66,12 +68,12 @@ def assign(wh: np.ndarray, anchors: np.ndarray):
     """Each box's best anchor (ties: the lower index) and its IoU: (labels (N,), best (N,))."""
     if _use_numba(len(wh), len(anchors)):
         from dltool.core import anchor_kernels
+        from dltool.core.threads import run_rows
 
         labels = np.empty(len(wh), dtype=np.int64)
         best = np.empty(len(wh))
         anchors = np.ascontiguousarray(anchors, dtype=np.float64)
-        # Threads only pay for themselves on large inputs (NUMBA_MIN_PAIRS is well past that).
-        anchor_kernels.assign_parallel(wh, anchors, labels, best)
+        run_rows(anchor_kernels.assign_rows, len(wh), wh, anchors, labels, best, min_rows=THREAD_MIN_ROWS)
         return labels, best
     iou = wh_iou(wh, anchors)
     labels = np.argmax(iou, axis=1)
@@ -85,12 +87,9 @@ def _update(wh: np.ndarray, labels: np.ndarray, k: int, rule: str) -> np.ndarray
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.column_stack([np.bincount(labels, wh[:, 0], k) / counts,
                                     np.bincount(labels, wh[:, 1], k) / counts])
-    if _use_numba(len(wh), k):
-        from dltool.core import anchor_kernels
-
-        return anchor_kernels.cluster_medians(wh, labels, k)
     out = np.full((k, 2), np.nan)
-    order = np.argsort(labels, kind="stable")
+    # A stable sort of small integers is a radix sort in numpy: linear in N.
+    order = np.argsort(labels.astype(np.int16) if k <= np.iinfo(np.int16).max else labels, kind="stable")
     cuts = np.searchsorted(labels[order], np.arange(k + 1))
     for j in range(k):
         members = wh[order[cuts[j]:cuts[j + 1]]]
@@ -117,9 +116,11 @@ def kmeans_pp(wh: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     kernels = None
     if _use_numba(n, k):
         from dltool.core import anchor_kernels as kernels
+        from dltool.core.threads import run_rows
     for c in range(1, k):
         if kernels is not None:
-            kernels.min_distance_update(wh, centres[c - 1, 0], centres[c - 1, 1], dmin)
+            run_rows(kernels.min_distance_rows, n, wh, centres[c - 1, 0], centres[c - 1, 1], dmin,
+                     min_rows=THREAD_MIN_ROWS)
         else:
             np.minimum(dmin, 1.0 - wh_iou(wh, centres[c - 1:c])[:, 0], out=dmin)
         weights = np.cumsum(dmin * dmin)

@@ -9,14 +9,13 @@ floating-point operation order as the numpy paths, so both give bit-identical Io
 import math
 
 import numpy as np
-from numba import prange
 
 from dltool.core.jit import njit
 
 IOU, GIOU, DIOU, CIOU = 0, 1, 2, 3  # metric codes; dltool.core.iou.METRICS maps names to them
 
 
-@njit(inline="always")
+@njit
 def _pair_metric(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, metric):
     area_a = (ax2 - ax1) * (ay2 - ay1)
     area_b = (bx2 - bx1) * (by2 - by1)
@@ -52,52 +51,23 @@ def _pair_metric(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, metric):
     return diou - alpha * v
 
 
-@njit(inline="always")
-def _iou_row(a, b, i, metric, out):
-    for j in range(b.shape[0]):
-        out[i, j] = _pair_metric(a[i, 0], a[i, 1], a[i, 2], a[i, 3],
-                                 b[j, 0], b[j, 1], b[j, 2], b[j, 3], metric)
-
-
-@njit(parallel=True)
-def iou_matrix_parallel(a, b, metric, out):
-    for i in prange(a.shape[0]):
-        _iou_row(a, b, i, metric, out)
-
-
-@njit
-def iou_paired(a, b, metric, out):
-    for i in range(a.shape[0]):
-        out[i] = _pair_metric(a[i, 0], a[i, 1], a[i, 2], a[i, 3],
-                              b[i, 0], b[i, 1], b[i, 2], b[i, 3], metric)
+@njit(nogil=True)
+def iou_rows(a, b, metric, out, lo, hi):
+    """out[i, j] = metric(a[i], b[j]) for rows lo <= i < hi (one thread's share of the matrix)."""
+    for i in range(lo, hi):
+        for j in range(b.shape[0]):
+            out[i, j] = _pair_metric(a[i, 0], a[i, 1], a[i, 2], a[i, 3],
+                                     b[j, 0], b[j, 1], b[j, 2], b[j, 3], metric)
 
 
 # ---------------------------------------------------------------- uniform grid
 # Two boxes that overlap with positive area share at least one grid cell, so a search for
-# overlapping pairs only has to look at the boxes registered in the cells a box covers.
+# overlapping pairs only has to look at the boxes registered in the cells a box covers. The grid's
+# geometry (origin, cell size, shape) is chosen by numpy in dltool.core.grid; the kernels below only
+# loop, which keeps them cheap to compile.
 
 
 @njit
-def _grid_geometry(boxes, max_cells):
-    """Origin, cell size and shape of a grid over ``boxes``, cells about the median box side."""
-    n = boxes.shape[0]
-    x0 = boxes[:, 0].min()
-    y0 = boxes[:, 1].min()
-    width = boxes[:, 2].max() - x0
-    height = boxes[:, 3].max() - y0
-    sides = np.empty(n)
-    for i in range(n):
-        sides[i] = max(boxes[i, 2] - boxes[i, 0], boxes[i, 3] - boxes[i, 1])
-    cell = np.median(sides)
-    # Never more than max_cells cells: tiny boxes over a large extent would need a huge grid.
-    floor_cell = math.sqrt(width * height / max_cells) if width * height > 0.0 else 0.0
-    cell = max(cell, floor_cell, max(width, height) / 4096.0, 1e-12)
-    gx = min(int(width / cell) + 1, 4096)
-    gy = min(int(height / cell) + 1, 4096)
-    return x0, y0, cell, gx, gy
-
-
-@njit(inline="always")
 def _cell_index(v, v0, cell, g):
     k = int((v - v0) / cell)
     if k < 0:
@@ -107,102 +77,76 @@ def _cell_index(v, v0, cell, g):
     return k
 
 
-@njit(inline="always")
-def _cell_range(boxes, i, x0, y0, cell, gx, gy):
-    """First and last cell column and row covered by box i."""
-    return (_cell_index(boxes[i, 0], x0, cell, gx), _cell_index(boxes[i, 2], x0, cell, gx),
-            _cell_index(boxes[i, 1], y0, cell, gy), _cell_index(boxes[i, 3], y0, cell, gy))
+@njit(nogil=True)
+def grid_register(boxes, x0, y0, cell, gx, gy, start, items):
+    """Count (``items`` empty) or list the boxes covering each cell, CSR style.
 
-
-@njit
-def _build_grid(boxes, x0, y0, cell, gx, gy):
-    """CSR layout of the boxes registered in each cell they cover: ``items[start[c]:start[c + 1]]``."""
-    n = boxes.shape[0]
-    counts = np.zeros(gx * gy + 1, dtype=np.int64)
-    for i in range(n):
-        cx1, cx2, cy1, cy2 = _cell_range(boxes, i, x0, y0, cell, gx, gy)
-        for cy in range(cy1, cy2 + 1):
-            for cx in range(cx1, cx2 + 1):
-                counts[cy * gx + cx + 1] += 1
-    start = np.cumsum(counts)
-    fill = start[:-1].copy()
-    items = np.empty(start[-1], dtype=np.int64)
-    for i in range(n):
-        cx1, cx2, cy1, cy2 = _cell_range(boxes, i, x0, y0, cell, gx, gy)
+    Counting adds box i to ``start[c + 1]`` for every cell c it covers; listing writes i at
+    ``items[start[c]]`` and advances ``start[c]`` (so pass a copy of the offsets).
+    """
+    count_only = items.shape[0] == 0
+    for i in range(boxes.shape[0]):
+        cx1 = _cell_index(boxes[i, 0], x0, cell, gx)
+        cx2 = _cell_index(boxes[i, 2], x0, cell, gx)
+        cy1 = _cell_index(boxes[i, 1], y0, cell, gy)
+        cy2 = _cell_index(boxes[i, 3], y0, cell, gy)
         for cy in range(cy1, cy2 + 1):
             for cx in range(cx1, cx2 + 1):
                 c = cy * gx + cx
-                items[fill[c]] = i
-                fill[c] += 1
-    return start, items
+                if count_only:
+                    start[c + 1] += 1
+                else:
+                    items[start[c]] = i
+                    start[c] += 1
 
 
-@njit(inline="always")
-def _row_pairs(a, i, b, start, items, x0, y0, cell, gx, gy, min_value, metric, out_b, out_v, pos):
-    """Write the B rows that overlap A row i with metric >= min_value at out_*[pos:]; return the count.
+@njit(nogil=True)
+def overlap_rows(a, b, start, items, x0, y0, cell, gx, gy, min_value, metric, offsets, out_b, out_v,
+                 lo, hi):
+    """Pairs (i, j) with metric(a[i], b[j]) >= min_value > 0, for rows lo <= i < hi.
 
+    Counting pass (``out_b`` empty): the number of pairs of row i goes to ``offsets[i + 1]``.
+    Filling pass: row i's pairs are written from ``offsets[i]`` on, in cell order (the caller sorts).
     A pair is looked at only in the cell holding the top-left corner of its intersection, so it is
     found once although both boxes may share several cells.
     """
-    cx1, cx2, cy1, cy2 = _cell_range(a, i, x0, y0, cell, gx, gy)
-    found = 0
-    for cy in range(cy1, cy2 + 1):
-        for cx in range(cx1, cx2 + 1):
-            c = cy * gx + cx
-            for k in range(start[c], start[c + 1]):
-                j = items[k]
-                ix1 = max(a[i, 0], b[j, 0])
-                iy1 = max(a[i, 1], b[j, 1])
-                if min(a[i, 2], b[j, 2]) <= ix1 or min(a[i, 3], b[j, 3]) <= iy1:
-                    continue  # no positive-area overlap
-                if _cell_index(ix1, x0, cell, gx) != cx or _cell_index(iy1, y0, cell, gy) != cy:
-                    continue  # this pair belongs to another cell
-                v = _pair_metric(a[i, 0], a[i, 1], a[i, 2], a[i, 3],
-                                 b[j, 0], b[j, 1], b[j, 2], b[j, 3], metric)
-                if v >= min_value:
-                    if out_b.shape[0] > 0:
-                        out_b[pos + found] = j
-                        out_v[pos + found] = v
-                    found += 1
-    return found
-
-
-@njit(parallel=True)
-def overlap_pairs(a, b, min_value, metric):
-    """All (i, j, value) with ``metric(a[i], b[j]) >= min_value > 0``, sorted by i then j.
-
-    Only pairs with a positive-area intersection can qualify (every metric here is <= IoU), so the
-    search goes through a grid built on ``b``: memory is O(pairs found), not O(N * M).
-    """
-    both = np.concatenate((a, b))
-    x0, y0, cell, gx, gy = _grid_geometry(both, 4 * both.shape[0] + 16)
-    start, items = _build_grid(b, x0, y0, cell, gx, gy)
-    n = a.shape[0]
-    none_i = np.empty(0, dtype=np.int64)
-    none_v = np.empty(0)
-    counts = np.zeros(n + 1, dtype=np.int64)
-    for i in prange(n):  # first pass counts, second pass fills: no per-row allocation
-        counts[i + 1] = _row_pairs(a, i, b, start, items, x0, y0, cell, gx, gy,
-                                   min_value, metric, none_i, none_v, 0)
-    offsets = np.cumsum(counts)
-    out_a = np.empty(offsets[-1], dtype=np.int64)
-    out_b = np.empty(offsets[-1], dtype=np.int64)
-    out_v = np.empty(offsets[-1])
-    for i in prange(n):
-        lo = offsets[i]
-        hi = offsets[i + 1]
-        _row_pairs(a, i, b, start, items, x0, y0, cell, gx, gy, min_value, metric, out_b, out_v, lo)
-        out_a[lo:hi] = i
-        order = np.argsort(out_b[lo:hi])
-        out_b[lo:hi] = out_b[lo:hi][order]
-        out_v[lo:hi] = out_v[lo:hi][order]
-    return out_a, out_b, out_v
+    count_only = out_b.shape[0] == 0
+    for i in range(lo, hi):
+        ax1 = a[i, 0]
+        ay1 = a[i, 1]
+        ax2 = a[i, 2]
+        ay2 = a[i, 3]
+        cx1 = _cell_index(ax1, x0, cell, gx)
+        cx2 = _cell_index(ax2, x0, cell, gx)
+        cy1 = _cell_index(ay1, y0, cell, gy)
+        cy2 = _cell_index(ay2, y0, cell, gy)
+        pos = 0 if count_only else offsets[i]
+        found = 0
+        for cy in range(cy1, cy2 + 1):
+            for cx in range(cx1, cx2 + 1):
+                c = cy * gx + cx
+                for k in range(start[c], start[c + 1]):
+                    j = items[k]
+                    ix1 = max(ax1, b[j, 0])
+                    iy1 = max(ay1, b[j, 1])
+                    if min(ax2, b[j, 2]) <= ix1 or min(ay2, b[j, 3]) <= iy1:
+                        continue  # no positive-area overlap
+                    if _cell_index(ix1, x0, cell, gx) != cx or _cell_index(iy1, y0, cell, gy) != cy:
+                        continue  # this pair belongs to another cell
+                    v = _pair_metric(ax1, ay1, ax2, ay2, b[j, 0], b[j, 1], b[j, 2], b[j, 3], metric)
+                    if v >= min_value:
+                        if not count_only:
+                            out_b[pos + found] = j
+                            out_v[pos + found] = v
+                        found += 1
+        if count_only:
+            offsets[i + 1] = found
 
 
 # ---------------------------------------------------------------- greedy NMS
 
 
-@njit(inline="always")
+@njit
 def _iou(boxes, areas, i, j):
     # Same operation order as _pair_metric and the numpy path: bit-identical IoU.
     iw = min(boxes[i, 2], boxes[j, 2]) - max(boxes[i, 0], boxes[j, 0])
@@ -232,31 +176,53 @@ def _nms_scan(boxes, areas, lo, hi, threshold, keep):
 
 
 @njit
-def _nms_grid(boxes, areas, lo, hi, threshold, keep):
+def _nms_grid(boxes, areas, lo, hi, threshold, keep, x0, y0, cell, gx, gy):
     """Greedy NMS over boxes[lo:hi] (already in score order) checking only kept boxes nearby.
 
     Suppression needs IoU > threshold >= 0, hence a positive-area overlap, hence a shared cell.
-    Kept boxes are registered in every cell they cover (singly linked lists per cell); a candidate
-    looks at the kept boxes of the cells it covers. Same kept set as the scan, in O(n * nearby).
+    Each kept box is copied, coordinates and all, into every cell it covers; a cell's kept boxes
+    sit side by side in memory (room for each cell is counted beforehand: the boxes that cover
+    it), so a candidate reads the kept boxes of its cells in one sweep each, whatever the score
+    order. Same kept set as the scan, in O(n * nearby).
     """
-    seg = boxes[lo:hi]
-    x0, y0, cell, gx, gy = _grid_geometry(seg, 2 * (hi - lo) + 16)
-    head = np.full(gx * gy, -1, dtype=np.int64)
-    capacity = 4 * (hi - lo) + 16
-    nxt = np.empty(capacity, dtype=np.int64)
-    item = np.empty(capacity, dtype=np.int64)
-    used = 0
+    n_cells = gx * gy
+    fill = np.zeros(n_cells + 1, dtype=np.int64)
     for i in range(lo, hi):
-        cx1, cx2, cy1, cy2 = _cell_range(boxes, i, x0, y0, cell, gx, gy)
+        cx1 = _cell_index(boxes[i, 0], x0, cell, gx)
+        cx2 = _cell_index(boxes[i, 2], x0, cell, gx)
+        cy1 = _cell_index(boxes[i, 1], y0, cell, gy)
+        cy2 = _cell_index(boxes[i, 3], y0, cell, gy)
+        for cy in range(cy1, cy2 + 1):
+            for cx in range(cx1, cx2 + 1):
+                fill[cy * gx + cx + 1] += 1
+    for c in range(n_cells):  # fill[c] becomes the first slot of cell c; start[c + 1] its end
+        fill[c + 1] += fill[c]
+    start = fill.copy()
+    slots = np.empty((fill[n_cells], 4))
+    for i in range(lo, hi):
+        bx1 = boxes[i, 0]
+        by1 = boxes[i, 1]
+        bx2 = boxes[i, 2]
+        by2 = boxes[i, 3]
+        cx1 = _cell_index(bx1, x0, cell, gx)
+        cx2 = _cell_index(bx2, x0, cell, gx)
+        cy1 = _cell_index(by1, y0, cell, gy)
+        cy2 = _cell_index(by2, y0, cell, gy)
         suppressed = False
         for cy in range(cy1, cy2 + 1):
             for cx in range(cx1, cx2 + 1):
-                e = head[cy * gx + cx]
-                while e >= 0:
-                    if _iou(boxes, areas, i, item[e]) > threshold:
+                c = cy * gx + cx
+                for k in range(start[c], fill[c]):
+                    # _iou's operations in _iou's order: bit-identical IoU.
+                    iw = min(bx2, slots[k, 2]) - max(bx1, slots[k, 0])
+                    ih = min(by2, slots[k, 3]) - max(by1, slots[k, 1])
+                    if iw <= 0.0 or ih <= 0.0:
+                        continue
+                    inter = iw * ih
+                    union = areas[i] + (slots[k, 2] - slots[k, 0]) * (slots[k, 3] - slots[k, 1]) - inter
+                    if union > 0.0 and inter / union > threshold:
                         suppressed = True
                         break
-                    e = nxt[e]
                 if suppressed:
                     break
             if suppressed:
@@ -266,47 +232,41 @@ def _nms_grid(boxes, areas, lo, hi, threshold, keep):
         keep[i] = True
         if areas[i] <= 0.0:
             continue  # a zero-area box overlaps nothing: it can never suppress
-        need = used + (cx2 - cx1 + 1) * (cy2 - cy1 + 1)
-        if need > capacity:
-            capacity = max(2 * capacity, need)
-            grown_nxt = np.empty(capacity, dtype=np.int64)
-            grown_item = np.empty(capacity, dtype=np.int64)
-            grown_nxt[:used] = nxt[:used]
-            grown_item[:used] = item[:used]
-            nxt = grown_nxt
-            item = grown_item
         for cy in range(cy1, cy2 + 1):
             for cx in range(cx1, cx2 + 1):
-                c = cy * gx + cx
-                item[used] = i
-                nxt[used] = head[c]
-                head[c] = used
-                used += 1
+                k = fill[cy * gx + cx]
+                slots[k, 0] = bx1
+                slots[k, 1] = by1
+                slots[k, 2] = bx2
+                slots[k, 3] = by2
+                fill[cy * gx + cx] = k + 1
 
 
-@njit
-def nms_segments(boxes, segments, threshold):
+@njit(nogil=True)
+def nms_segments(boxes, segments, grids, threshold, keep):
     """Hard NMS on sorted boxes, independently within each ``[segments[g], segments[g + 1])``.
 
-    Returns a boolean keep mask over the sorted rows. ``threshold >= 0`` (the wrapper handles
-    negative thresholds, which suppress every pair).
+    Sets ``keep`` (boolean, over the sorted rows). ``grids[g]`` is segment g's grid as
+    (x0, y0, cell, gx, gy) from :func:`dltool.core.grid.segment_grids`, with gx = 0 for a segment
+    small enough for the plain scan. ``threshold >= 0`` (the wrapper handles negative thresholds,
+    which suppress every pair).
     """
     n = boxes.shape[0]
     areas = np.empty(n)
     for i in range(n):
         areas[i] = (boxes[i, 2] - boxes[i, 0]) * (boxes[i, 3] - boxes[i, 1])
-    keep = np.zeros(n, dtype=np.bool_)
     for g in range(segments.shape[0] - 1):
         lo = segments[g]
         hi = segments[g + 1]
-        if hi - lo <= 64:
+        gx = int(grids[g, 3])
+        if gx == 0:
             _nms_scan(boxes, areas, lo, hi, threshold, keep)
         else:
-            _nms_grid(boxes, areas, lo, hi, threshold, keep)
-    return keep
+            _nms_grid(boxes, areas, lo, hi, threshold, keep, grids[g, 0], grids[g, 1], grids[g, 2],
+                      gx, int(grids[g, 4]))
 
 
-@njit
+@njit(nogil=True)
 def soft_nms_segments(boxes, scores, order_key, segments, threshold, sigma, gaussian, min_score):
     """Soft-NMS (Bodla et al. 2017) within each segment; returns (selection rank, decayed scores).
 
@@ -346,3 +306,17 @@ def soft_nms_segments(boxes, scores, order_key, segments, threshold, sigma, gaus
                 if s[j] <= min_score:
                     alive[j] = False
     return rank, s
+
+
+def warm() -> None:
+    """Compile (or load) every kernel here for the argument types the wrappers pass: tiny
+    inputs, the real signatures (``dltool cache warm``)."""
+    boxes = np.array([[0.0, 0.0, 2.0, 2.0], [1.0, 1.0, 3.0, 3.0]])
+    ints = np.zeros(3, dtype=np.int64)
+    segments = np.array([0, 2], dtype=np.int64)
+    iou_rows(boxes, boxes, IOU, np.empty((2, 2)), 0, 2)
+    grid_register(boxes, 0.0, 0.0, 2.0, 1, 1, np.zeros(2, dtype=np.int64), np.empty(0, dtype=np.int64))
+    overlap_rows(boxes, boxes, ints[:2], ints[:2], 0.0, 0.0, 2.0, 1, 1, 0.5, IOU, ints,
+                 np.empty(0, dtype=np.int64), np.empty(0), 0, 2)
+    nms_segments(boxes, segments, np.zeros((1, 5)), 0.5, np.zeros(2, dtype=np.bool_))
+    soft_nms_segments(boxes, np.ones(2), segments[:2].copy(), segments, 0.3, 0.5, False, 0.001)

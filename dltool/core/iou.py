@@ -81,9 +81,10 @@ def box_iou(boxes1, boxes2, metric: str = "iou") -> np.ndarray:
     if a.shape[0] * b.shape[0] < NUMBA_MIN_PAIRS:
         return np.asarray(_numpy_metric(a[:, None, :], b[None, :, :], metric), dtype=np.float64)
     from dltool.core import box_kernels
+    from dltool.core.threads import run_rows
 
     out = np.empty((a.shape[0], b.shape[0]))
-    box_kernels.iou_matrix_parallel(a, b, code, out)
+    run_rows(box_kernels.iou_rows, a.shape[0], a, b, code, out, min_rows=max(1, 100_000 // max(1, b.shape[0])))
     return out
 
 
@@ -96,6 +97,37 @@ def paired_iou(boxes1, boxes2, metric: str = "iou") -> np.ndarray:
         raise InputError(f"paired boxes need equal counts, got {a.shape[0]} and {b.shape[0]}")
     # Linear in N: numpy is never slow enough here to be worth numba's import.
     return np.asarray(_numpy_metric(a, b, metric), dtype=np.float64)
+
+
+def _overlap_pairs(a, b, min_value: float, code: int):
+    """All (i, j, value) with ``metric(a[i], b[j]) >= min_value > 0``, sorted by i then j.
+
+    Only pairs with a positive-area intersection can qualify (every metric here is <= IoU), so the
+    search goes through a grid built on ``b``: memory is O(pairs found), not O(N * M). Rows are
+    counted, then filled, in chunks on threads; each chunk writes only its own rows.
+    """
+    from dltool.core import box_kernels
+    from dltool.core.grid import grid_geometry
+    from dltool.core.threads import run_rows
+
+    both = np.concatenate((a, b))
+    x0, y0, cell, gx, gy = grid_geometry(both, 4 * len(both) + 16)
+    start = np.zeros(gx * gy + 1, dtype=np.int64)
+    none_i, none_v = np.empty(0, dtype=np.int64), np.empty(0)
+    box_kernels.grid_register(b, x0, y0, cell, gx, gy, start, none_i)
+    np.cumsum(start, out=start)
+    items = np.empty(start[-1], dtype=np.int64)
+    box_kernels.grid_register(b, x0, y0, cell, gx, gy, start[:-1].copy(), items)
+    grid = (a, b, start, items, x0, y0, cell, gx, gy, min_value, code)
+    offsets = np.zeros(len(a) + 1, dtype=np.int64)
+    run_rows(box_kernels.overlap_rows, len(a), *grid, offsets, none_i, none_v, min_rows=2048)
+    np.cumsum(offsets, out=offsets)
+    out_b = np.empty(offsets[-1], dtype=np.int64)
+    out_v = np.empty(offsets[-1])
+    run_rows(box_kernels.overlap_rows, len(a), *grid, offsets, out_b, out_v, min_rows=2048)
+    out_a = np.repeat(np.arange(len(a), dtype=np.int64), np.diff(offsets))
+    order = np.lexsort((out_b, out_a))
+    return out_a, out_b[order], out_v[order]
 
 
 def iou_pairs(boxes1, boxes2, min_value: float, metric: str = "iou"):
@@ -116,9 +148,7 @@ def iou_pairs(boxes1, boxes2, min_value: float, metric: str = "iou"):
         return empty, empty.copy(), np.empty(0)
     if min_value > 0 and len(a) * len(b) >= NUMBA_MIN_PAIRS:
         # Every metric here is <= IoU, so a positive minimum needs a positive-area overlap.
-        from dltool.core import box_kernels
-
-        return box_kernels.overlap_pairs(a, b, float(min_value), code)
+        return _overlap_pairs(a, b, float(min_value), code)
     # Otherwise in row blocks, so memory stays bounded whatever N * M is.
     rows = max(1, 2_000_000 // max(1, len(b)))
     parts1, parts2, parts_v = [], [], []

@@ -23,6 +23,13 @@ log = logging.getLogger("dltool.jit")
 #: numba keeps its files below this sub-folder of the user cache (``dltool cache dir``).
 CACHE_SUBDIR = os.path.join("dltool", "numba")
 
+#: Every module of numba kernels. Each has a ``warm()`` that compiles its kernels for the argument
+#: types its wrappers pass; ``dltool cache warm`` runs them all.
+KERNEL_MODULES = (
+    "dltool.core.box_kernels",
+    "dltool.core.anchor_kernels",
+)
+
 
 def default_cache_dir() -> str | None:
     """Where kernels are cached when the user set nothing: the XDG user cache, or None."""
@@ -40,6 +47,17 @@ def cache_dir() -> str | None:
     return os.environ.get("NUMBA_CACHE_DIR") or default_cache_dir()
 
 
+def kernel_folder() -> str | None:
+    """The folder below :func:`cache_dir` that holds dltool's compiled kernels (numba names it after
+    the source folder, ``dltool/core``), or None where there is no cache directory."""
+    folder = cache_dir()
+    if not folder:
+        return None
+    from numba.core.caching import _CacheLocator
+
+    return os.path.join(folder, _CacheLocator.get_suitable_cache_subpath(os.path.abspath(__file__)))
+
+
 def _writable(folder: str) -> bool:
     """Can numba create ``folder`` and write files there? (Tried, not guessed from mode bits:
     root, read-only mounts and ACLs all defeat ``os.access``.)"""
@@ -52,6 +70,11 @@ def _writable(folder: str) -> bool:
     return True
 
 
+def cache_enabled() -> bool:
+    """True if kernels are cached on disk in this process (see :func:`_configure`)."""
+    return _configure()
+
+
 @functools.lru_cache(maxsize=None)
 def _configure() -> bool:
     """Point numba's cache at :func:`cache_dir`, once per process; True if kernels can be cached.
@@ -61,7 +84,7 @@ def _configure() -> bool:
     """
     from numba.core import config, event
 
-    event.install_listener("numba:compile", _CompileNotice())
+    event.register("numba:compile", _compile_notice())
     folder = cache_dir()
     if folder and _writable(folder):
         config.CACHE_DIR = folder
@@ -72,29 +95,26 @@ def _configure() -> bool:
     return False
 
 
-class _CompileNotice:
+def _compile_notice():
     """A numba event listener that logs, once per process, that kernels are being compiled.
 
-    numba fires ``numba:compile`` only on a cache miss, so a warm run says nothing.
+    numba fires ``numba:compile`` only on a cache miss, so a warm run says nothing. (The class is
+    made here because its base class is numba's, which this module does not import up front.)
     """
+    from numba.core import event
 
-    def __init__(self):
-        self.said = False
+    class CompileNotice(event.Listener):
+        said = False
 
-    def on_start(self, event):
-        if not self.said:
-            self.said = True
-            log.info("compiling numba kernels, first run only")
+        def on_start(self, ev):
+            if not self.said:
+                self.said = True
+                log.info("compiling numba kernels, first run only (a few seconds)...")
 
-    def on_end(self, event):
-        pass
+        def on_end(self, ev):
+            pass
 
-    # numba's Listener protocol calls notify(); keep to the two hooks above.
-    def notify(self, event):
-        if event.is_start:
-            self.on_start(event)
-        elif event.is_end:
-            self.on_end(event)
+    return CompileNotice()
 
 
 def njit(*args, **options):

@@ -15,6 +15,9 @@ from dltool.errors import InputError
 # Below this many boxes the numpy loop beats importing numba and loading the cached kernels.
 NUMBA_MIN_BOXES = 3000
 
+# Segments of at least this many boxes go through a grid; smaller ones are scanned.
+GRID_MIN_BOXES = 65
+
 #: Soft-NMS drops boxes whose score decays to <= this, as in Bodla et al.'s reference code.
 SOFT_NMS_MIN_SCORE = 0.001
 
@@ -107,8 +110,11 @@ def nms(boxes, scores, iou_threshold: float = 0.5, groups=None) -> np.ndarray:
         keep_sorted = _numpy_nms(sorted_boxes, segments, t)
     else:
         from dltool.core import box_kernels
+        from dltool.core.grid import segment_grids
 
-        keep_sorted = box_kernels.nms_segments(sorted_boxes, segments, t)
+        keep_sorted = np.zeros(len(b), dtype=bool)
+        grids = segment_grids(sorted_boxes, segments, GRID_MIN_BOXES)
+        box_kernels.nms_segments(sorted_boxes, segments, grids, t, keep_sorted)
     return _score_order(order[keep_sorted], s)
 
 

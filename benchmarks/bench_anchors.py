@@ -259,10 +259,10 @@ def main(argv=None):
     print(f"  kmeans_anchors on the first {FIRST_CALL_BOXES:,} boxes: {first * 1e3:.0f} ms, "
           f"of which the k-means itself about {t_small * 1e3:.0f} ms (the same call again)")
 
-    import numba  # already imported by dltool's kernels at this point
+    from dltool.core.threads import thread_count
 
-    print(f"threads: numba {numba.get_num_threads()} (dltool's assignment, seeding and median "
-          "kernels), numpy reference 1 (element-wise numpy is single-threaded)")
+    print(f"threads: dltool {thread_count()} (assignment and seeding kernels; medians in numpy), "
+          "numpy reference 1 (element-wise numpy is single-threaded)")
     print(f"  scikit-learn KMeans uses OpenMP; thread pools in this process (threadpoolctl): "
           f"{thread_info() if sklearn else 'n/a'}")
     print()

@@ -301,9 +301,9 @@ def main(argv=None):
     print(f"  nms on {N_BOXES} boxes: {first_nms * 1e3:.0f} ms    "
           f"box_iou {N_IOU_BOXES}x{N_IOU_BOXES}: {first_iou * 1e3:.0f} ms")
 
-    import numba  # already imported by dltool's kernels at this point
+    from dltool.core.threads import thread_count
 
-    print(f"threads: numba {numba.get_num_threads()} (box_iou is parallel, nms is one thread), "
+    print(f"threads: dltool {thread_count()} (box_iou shares rows among threads, nms is one thread), "
           f"cv2 {cv2.getNumThreads() if cv2 else 'n/a'} (NMSBoxes is one thread)")
     if cv2 is not None:
         print("cv2 inputs are converted to Python lists of [x, y, w, h] once per case; "

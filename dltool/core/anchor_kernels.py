@@ -41,9 +41,24 @@ def min_distance_rows(wh, aw, ah, dmin, lo, hi):
             dmin[i] = d
 
 
+@njit(nogil=True)
+def group_by_label(wh, labels, fill, grouped):
+    """Counting sort: the (w, h) of cluster j's boxes to ``grouped[:, fill[j]:...]``, in row order.
+
+    ``fill`` holds each cluster's first column (it is advanced in place); ``grouped`` is (2, N), so
+    each cluster's widths and heights are contiguous for numpy's median.
+    """
+    for i in range(wh.shape[0]):
+        j = labels[i]
+        grouped[0, fill[j]] = wh[i, 0]
+        grouped[1, fill[j]] = wh[i, 1]
+        fill[j] += 1
+
+
 def warm() -> None:
     """Compile (or load) every kernel here for the argument types the wrapper passes
     (``dltool cache warm``)."""
     wh = np.ones((2, 2))
     assign_rows(wh, wh, np.empty(2, dtype=np.int64), np.empty(2), 0, 2)
     min_distance_rows(wh, 1.0, 1.0, np.ones(2), 0, 2)
+    group_by_label(wh, np.zeros(2, dtype=np.int64), np.zeros(1, dtype=np.int64), np.empty((2, 2)))

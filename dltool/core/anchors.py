@@ -88,13 +88,18 @@ def _update(wh: np.ndarray, labels: np.ndarray, k: int, rule: str) -> np.ndarray
             return np.column_stack([np.bincount(labels, wh[:, 0], k) / counts,
                                     np.bincount(labels, wh[:, 1], k) / counts])
     out = np.full((k, 2), np.nan)
-    # A stable sort of small integers is a radix sort in numpy: linear in N.
-    order = np.argsort(labels.astype(np.int16) if k <= np.iinfo(np.int16).max else labels, kind="stable")
-    cuts = np.searchsorted(labels[order], np.arange(k + 1))
-    for j in range(k):
-        members = wh[order[cuts[j]:cuts[j + 1]]]
-        if len(members):
-            out[j] = np.median(members, axis=0)
+    counts = np.bincount(labels, minlength=k)
+    starts = np.concatenate(([0], np.cumsum(counts)))
+    if _use_numba(len(wh), k):
+        from dltool.core import anchor_kernels
+
+        grouped = np.empty((2, len(wh)))
+        anchor_kernels.group_by_label(wh, labels, starts[:-1].copy(), grouped)
+    else:
+        grouped = wh[np.argsort(labels, kind="stable")].T
+    for j in np.flatnonzero(counts):
+        lo, hi = starts[j], starts[j + 1]
+        out[j] = np.median(grouped[0, lo:hi]), np.median(grouped[1, lo:hi])
     return out
 
 

@@ -231,6 +231,7 @@ def check_network(net: Network, epsilon: float = 1e-7, sample: int | None = None
 
 def _numeric_numba(net, theta, layout, sizes, coords, epsilon):
     from dltool.core import gradcheck_kernels
+    from dltool.core.threads import run_rows
 
     L = len(sizes) - 1
     offsets = {name: offset for name, _, offset in layout}
@@ -250,10 +251,12 @@ def _numeric_numba(net, theta, layout, sizes, coords, epsilon):
         at += sizes[l] * m
     acts = np.concatenate(blocks)
     act = ACTIVATIONS[net.activation][0]
-    return gradcheck_kernels.numerical_gradient(
-        theta, np.array(sizes, dtype=np.int64), w_off, b_off, acts, a_off, z_off,
-        np.ascontiguousarray(net.Y, dtype=np.float64), act, float(net.l2),
-        np.ascontiguousarray(coords, dtype=np.int64), float(epsilon))
+    out = np.empty(len(coords))
+    run_rows(gradcheck_kernels.numerical_gradient, len(coords),
+             theta, np.array(sizes, dtype=np.int64), w_off, b_off, acts, a_off, z_off,
+             np.ascontiguousarray(net.Y, dtype=np.float64), act, float(net.l2),
+             np.ascontiguousarray(coords, dtype=np.int64), float(epsilon), out, min_rows=16)
+    return out
 
 
 def random_network(sizes: list, activation: str, samples: int, seed: int, l2: float = 0.0,

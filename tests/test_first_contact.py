@@ -212,3 +212,12 @@ def test_a_signal_while_writing_leaves_the_old_output_and_no_debris(tmp_path, si
     assert b"Traceback" not in err
     assert out.read_bytes() == b"the good old matrix"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "m.npy"]
+
+
+def test_shell_completion_as_the_readme_sets_it_up(tmp_path):
+    env = clean_env(tmp_path, _DLTOOL_COMPLETE="bash_source")
+    assert "_dltool_completion()" in dltool(env=env).stdout
+    env = clean_env(tmp_path, _DLTOOL_COMPLETE="bash_complete", COMP_WORDS="dltool cache p", COMP_CWORD="2")
+    assert dltool(env=env).stdout.split() == ["plain,purge"]
+    env.update(COMP_WORDS="dltool nms --box-f", COMP_CWORD="2")
+    assert dltool(env=env).stdout.split() == ["plain,--box-format"]

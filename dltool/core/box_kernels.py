@@ -176,6 +176,13 @@ def _nms_scan(boxes, areas, lo, hi, threshold, keep):
 
 
 @njit
+def _band_cell(cx, cy, gx):
+    """Cell number with rows taken in pairs: the 2 x 2 cells a box usually covers are 4 neighbours
+    in memory (when its top row is even), so their kept boxes are one stretch of slots."""
+    return (cy >> 1) * (2 * gx) + 2 * cx + (cy & 1)
+
+
+@njit
 def _nms_grid(boxes, areas, lo, hi, threshold, keep, x0, y0, cell, gx, gy):
     """Greedy NMS over boxes[lo:hi] (already in score order) checking only kept boxes nearby.
 
@@ -185,8 +192,9 @@ def _nms_grid(boxes, areas, lo, hi, threshold, keep, x0, y0, cell, gx, gy):
     it), so a candidate reads the kept boxes of its cells in one sweep each, whatever the score
     order. Same kept set as the scan, in O(n * nearby).
     """
-    n_cells = gx * gy
-    fill = np.zeros(n_cells + 1, dtype=np.int64)
+    # span[c] = (first slot, end of the used slots) of cell c: side by side, one cache line.
+    n_cells = gx * (gy + 1)  # _band_cell's numbering, rows in pairs
+    span = np.zeros((n_cells + 1, 2), dtype=np.int64)
     for i in range(lo, hi):
         cx1 = _cell_index(boxes[i, 0], x0, cell, gx)
         cx2 = _cell_index(boxes[i, 2], x0, cell, gx)
@@ -194,11 +202,12 @@ def _nms_grid(boxes, areas, lo, hi, threshold, keep, x0, y0, cell, gx, gy):
         cy2 = _cell_index(boxes[i, 3], y0, cell, gy)
         for cy in range(cy1, cy2 + 1):
             for cx in range(cx1, cx2 + 1):
-                fill[cy * gx + cx + 1] += 1
-    for c in range(n_cells):  # fill[c] becomes the first slot of cell c; start[c + 1] its end
-        fill[c + 1] += fill[c]
-    start = fill.copy()
-    slots = np.empty((fill[n_cells], 4))
+                span[_band_cell(cx, cy, gx) + 1, 0] += 1
+    for c in range(n_cells):  # room of cell c: slots span[c, 0] to span[c + 1, 0]
+        span[c + 1, 0] += span[c, 0]
+    for c in range(n_cells):
+        span[c, 1] = span[c, 0]
+    slots = np.empty((span[n_cells, 0], 4))
     for i in range(lo, hi):
         bx1 = boxes[i, 0]
         by1 = boxes[i, 1]
@@ -211,8 +220,8 @@ def _nms_grid(boxes, areas, lo, hi, threshold, keep, x0, y0, cell, gx, gy):
         suppressed = False
         for cy in range(cy1, cy2 + 1):
             for cx in range(cx1, cx2 + 1):
-                c = cy * gx + cx
-                for k in range(start[c], fill[c]):
+                c = _band_cell(cx, cy, gx)
+                for k in range(span[c, 0], span[c, 1]):
                     # _iou's operations in _iou's order: bit-identical IoU.
                     iw = min(bx2, slots[k, 2]) - max(bx1, slots[k, 0])
                     ih = min(by2, slots[k, 3]) - max(by1, slots[k, 1])
@@ -234,12 +243,13 @@ def _nms_grid(boxes, areas, lo, hi, threshold, keep, x0, y0, cell, gx, gy):
             continue  # a zero-area box overlaps nothing: it can never suppress
         for cy in range(cy1, cy2 + 1):
             for cx in range(cx1, cx2 + 1):
-                k = fill[cy * gx + cx]
+                c = _band_cell(cx, cy, gx)
+                k = span[c, 1]
                 slots[k, 0] = bx1
                 slots[k, 1] = by1
                 slots[k, 2] = bx2
                 slots[k, 3] = by2
-                fill[cy * gx + cx] = k + 1
+                span[c, 1] = k + 1
 
 
 @njit(nogil=True)

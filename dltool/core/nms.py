@@ -115,6 +115,8 @@ def nms(boxes, scores, iou_threshold: float = 0.5, groups=None) -> np.ndarray:
         keep_sorted = np.zeros(len(b), dtype=bool)
         grids = segment_grids(sorted_boxes, segments, GRID_MIN_BOXES)
         box_kernels.nms_segments(sorted_boxes, segments, grids, t, keep_sorted)
+    if g is None:  # one segment, already in descending score order, equal scores by row
+        return order[keep_sorted]
     return _score_order(order[keep_sorted], s)
 
 

@@ -2,7 +2,7 @@
 
 Every test that takes the ``path`` fixture runs twice: with the numpy loop and with the numba kernels
 (``box_kernels.nms_segments`` / ``soft_nms_segments``), chosen by monkeypatching
-``dltool.core.nms.NUMBA_MIN_BOXES``. The numba kernel scans segments of <= 64 boxes and uses a grid
+``dltool.core.nms.NUMBA_MIN_WORK``. The numba kernel scans segments of <= 64 boxes and uses a grid
 for larger ones, so the random sets below come in both sizes. Results are compared with the
 15-line greedy NMS in ``reference.py`` and with torchvision's stored output.
 """
@@ -33,13 +33,13 @@ HYPOTHESIS = settings(max_examples=100, deadline=None,
 @pytest.fixture(params=list(PATHS))
 def path(request, monkeypatch):
     """Force one code path: ``numpy`` (threshold never reached) or ``numba`` (always reached)."""
-    monkeypatch.setattr(nms_mod, "NUMBA_MIN_BOXES", PATHS[request.param])
+    monkeypatch.setattr(nms_mod, "NUMBA_MIN_WORK", PATHS[request.param])
     return request.param
 
 
 def on_path(name, fn, *args, **kwargs):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(nms_mod, "NUMBA_MIN_BOXES", PATHS[name])
+        mp.setattr(nms_mod, "NUMBA_MIN_WORK", PATHS[name])
         return fn(*args, **kwargs)
 
 

@@ -26,7 +26,7 @@ DLTOOL = [sys.executable, "-m", "dltool"]
 
 
 def boxes_csv(path: pathlib.Path, n: int, seed: int = 0) -> pathlib.Path:
-    """n boxes over a 2000 x 2000 scene: enough for the numba route of nms."""
+    """n boxes over a 2000 x 2000 scene (20,000 are enough for the numba route of nms)."""
     rng = np.random.default_rng(seed)
     xy = rng.uniform(0, 2000, (n, 2))
     wh = rng.uniform(10, 200, (n, 2))
@@ -37,7 +37,7 @@ def boxes_csv(path: pathlib.Path, n: int, seed: int = 0) -> pathlib.Path:
 
 @pytest.fixture(scope="module")
 def big_boxes(tmp_path_factory):
-    return boxes_csv(tmp_path_factory.mktemp("boxes") / "boxes.csv", 5000)
+    return boxes_csv(tmp_path_factory.mktemp("boxes") / "boxes.csv", 20_000)
 
 
 def clean_env(tmp_path, **extra):
@@ -132,9 +132,10 @@ from dltool.core.iou import box_iou, iou_pairs
 from dltool.core.nms import nms, soft_nms
 rng = np.random.default_rng(0)
 xy = rng.uniform(0, 1000, (40000, 2)); wh = rng.uniform(10, 100, (40000, 2))
-b = np.concatenate([xy, xy + wh], axis=1)[:4000]; s = rng.uniform(size=4000)
-nms(b, s, 0.5, groups=rng.integers(0, 3, 4000))
-soft_nms(b, s, method='gaussian')
+b = np.concatenate([xy, xy + wh], axis=1)[:20000]; s = rng.uniform(size=20000)
+groups = rng.integers(0, 3, 20000)
+nms(b, s, 0.5, groups=groups)
+soft_nms(b, s, method='gaussian', groups=groups)
 box_iou(b[:1000], b)
 iou_pairs(b, b, 0.5)
 kmeans_anchors(wh * 3, 9, seed=0, restarts=1)

@@ -16,9 +16,13 @@ from dltool.core.boxes import check_boxes
 from dltool.core.names import IOU_METRICS as METRICS
 from dltool.errors import InputError
 
-# Below this many pairs numpy is faster than importing numba and loading the cached kernel
-# (~0.3 s); above it the parallel numba kernel wins by 4-10x.
-NUMBA_MIN_PAIRS = 1_000_000
+# Importing numba and loading the cached kernels costs about 1 s per process; numpy's broadcast
+# formula costs about 20-50 ns a pair. Below this many pairs numpy finishes first; above it the
+# kernels win by 4-10x (and the grid of the sparse form by far more).
+NUMBA_MIN_PAIRS = 20_000_000
+# numpy computes the matrix in row blocks of about this many pairs, so that its temporaries
+# (a dozen arrays of the block's size) stay small next to the result.
+NUMPY_BLOCK_PAIRS = 1_000_000
 
 
 def _metric_code(metric: str) -> int:
@@ -79,7 +83,11 @@ def box_iou(boxes1, boxes2, metric: str = "iou") -> np.ndarray:
     a = check_boxes(boxes1, "boxes1")
     b = check_boxes(boxes2, "boxes2")
     if a.shape[0] * b.shape[0] < NUMBA_MIN_PAIRS:
-        return np.asarray(_numpy_metric(a[:, None, :], b[None, :, :], metric), dtype=np.float64)
+        out = np.empty((a.shape[0], b.shape[0]))
+        rows = max(1, NUMPY_BLOCK_PAIRS // max(1, b.shape[0]))
+        for lo in range(0, a.shape[0], rows):
+            out[lo:lo + rows] = _numpy_metric(a[lo:lo + rows, None, :], b[None, :, :], metric)
+        return out
     from dltool.core import box_kernels
     from dltool.core.threads import run_rows
 
@@ -150,7 +158,7 @@ def iou_pairs(boxes1, boxes2, min_value: float, metric: str = "iou"):
         # Every metric here is <= IoU, so a positive minimum needs a positive-area overlap.
         return _overlap_pairs(a, b, float(min_value), code)
     # Otherwise in row blocks, so memory stays bounded whatever N * M is.
-    rows = max(1, 2_000_000 // max(1, len(b)))
+    rows = max(1, NUMPY_BLOCK_PAIRS // max(1, len(b)))
     parts1, parts2, parts_v = [], [], []
     for lo in range(0, len(a), rows):
         block = box_iou(a[lo:lo + rows], b, metric)

@@ -140,6 +140,10 @@ box_iou(b[:1000], b)
 iou_pairs(b, b, 0.5)
 kmeans_anchors(wh * 3, 9, seed=0, restarts=1)
 check_network(random_network([40, 30, 1], 'tanh', 64, 0))
+from dltool.core.detection_eval import coco_evaluate
+gi = rng.integers(0, 50, 3000); gc = rng.integers(0, 5, 3000); gb = np.hstack([xy[:3000], wh[:3000]])
+di = rng.integers(0, 50, 20000); dc = rng.integers(0, 5, 20000)
+coco_evaluate(50, 5, gi, gc, gb, di, dc, np.hstack([xy[:20000], wh[:20000]]), s, use_numba=True)
 misses = {}
 for name in jit.KERNEL_MODULES:
     module = importlib.import_module(name)

@@ -101,16 +101,19 @@ def grid_register(boxes, x0, y0, cell, gx, gy, start, items):
 
 
 @njit(nogil=True)
-def overlap_rows(a, b, start, items, x0, y0, cell, gx, gy, min_value, metric, offsets, out_b, out_v,
-                 lo, hi):
+def overlap_rows(a, cell_boxes, start, items, x0, y0, cell, gx, gy, min_value, metric, lo, hi):
     """Pairs (i, j) with metric(a[i], b[j]) >= min_value > 0, for rows lo <= i < hi.
 
-    Counting pass (``out_b`` empty): the number of pairs of row i goes to ``offsets[i + 1]``.
-    Filling pass: row i's pairs are written from ``offsets[i]`` on, in cell order (the caller sorts).
-    A pair is looked at only in the cell holding the top-left corner of its intersection, so it is
-    found once although both boxes may share several cells.
+    ``cell_boxes[k]`` is box ``items[k]`` of B, copied in cell order: a cell's boxes are read in
+    one sweep of memory. A pair is looked at only in the cell holding the top-left corner of its
+    intersection, so it is found once although both boxes may share several cells. Returns
+    (rows of A, rows of B, values), by row of A, within a row in cell order (the caller sorts).
     """
-    count_only = out_b.shape[0] == 0
+    capacity = 1024
+    out_a = np.empty(capacity, dtype=np.int64)
+    out_b = np.empty(capacity, dtype=np.int64)
+    out_v = np.empty(capacity)
+    found = 0
     for i in range(lo, hi):
         ax1 = a[i, 0]
         ay1 = a[i, 1]
@@ -120,27 +123,39 @@ def overlap_rows(a, b, start, items, x0, y0, cell, gx, gy, min_value, metric, of
         cx2 = _cell_index(ax2, x0, cell, gx)
         cy1 = _cell_index(ay1, y0, cell, gy)
         cy2 = _cell_index(ay2, y0, cell, gy)
-        pos = 0 if count_only else offsets[i]
-        found = 0
         for cy in range(cy1, cy2 + 1):
             for cx in range(cx1, cx2 + 1):
                 c = cy * gx + cx
                 for k in range(start[c], start[c + 1]):
-                    j = items[k]
-                    ix1 = max(ax1, b[j, 0])
-                    iy1 = max(ay1, b[j, 1])
-                    if min(ax2, b[j, 2]) <= ix1 or min(ay2, b[j, 3]) <= iy1:
+                    bx1 = cell_boxes[k, 0]
+                    by1 = cell_boxes[k, 1]
+                    bx2 = cell_boxes[k, 2]
+                    by2 = cell_boxes[k, 3]
+                    ix1 = max(ax1, bx1)
+                    iy1 = max(ay1, by1)
+                    if min(ax2, bx2) <= ix1 or min(ay2, by2) <= iy1:
                         continue  # no positive-area overlap
                     if _cell_index(ix1, x0, cell, gx) != cx or _cell_index(iy1, y0, cell, gy) != cy:
                         continue  # this pair belongs to another cell
-                    v = _pair_metric(ax1, ay1, ax2, ay2, b[j, 0], b[j, 1], b[j, 2], b[j, 3], metric)
+                    v = _pair_metric(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, metric)
                     if v >= min_value:
-                        if not count_only:
-                            out_b[pos + found] = j
-                            out_v[pos + found] = v
+                        if found == capacity:  # grow by doubling: amortized O(1) a pair
+                            capacity *= 2
+                            out_a = _grown(out_a, capacity)
+                            out_b = _grown(out_b, capacity)
+                            out_v = _grown(out_v, capacity)
+                        out_a[found] = i
+                        out_b[found] = items[k]
+                        out_v[found] = v
                         found += 1
-        if count_only:
-            offsets[i + 1] = found
+    return out_a[:found], out_b[:found], out_v[:found]
+
+
+@njit
+def _grown(values, capacity):
+    bigger = np.empty(capacity, dtype=values.dtype)
+    bigger[:values.shape[0]] = values
+    return bigger
 
 
 # ---------------------------------------------------------------- greedy NMS
@@ -326,7 +341,6 @@ def warm() -> None:
     segments = np.array([0, 2], dtype=np.int64)
     iou_rows(boxes, boxes, IOU, np.empty((2, 2)), 0, 2)
     grid_register(boxes, 0.0, 0.0, 2.0, 1, 1, np.zeros(2, dtype=np.int64), np.empty(0, dtype=np.int64))
-    overlap_rows(boxes, boxes, ints[:2], ints[:2], 0.0, 0.0, 2.0, 1, 1, 0.5, IOU, ints,
-                 np.empty(0, dtype=np.int64), np.empty(0), 0, 2)
+    overlap_rows(boxes, boxes, ints[:2], ints[:2], 0.0, 0.0, 2.0, 1, 1, 0.5, IOU, 0, 2)
     nms_segments(boxes, segments, np.zeros((1, 5)), 0.5, np.zeros(2, dtype=np.bool_))
     soft_nms_segments(boxes, np.ones(2), segments[:2].copy(), segments, 0.3, 0.5, False, 0.001)

@@ -9,6 +9,10 @@ import numpy as np
 from dltool.core.names import BOX_FORMATS
 from dltool.errors import InputError
 
+#: Largest coordinate magnitude accepted: areas, unions and enclosing boxes up to (2e150)² stay
+#: finite in float64, so no IoU silently overflows to 0 (a box 0,0,1e308,1e308 would).
+MAX_COORDINATE = 1e150
+
 
 def box_convert(boxes, in_fmt: str, out_fmt: str) -> np.ndarray:
     """Convert boxes between ``xyxy``, ``xywh`` (top-left corner, size) and ``cxcywh`` (centre, size).
@@ -54,13 +58,14 @@ def check_boxes(boxes, name: str = "boxes") -> np.ndarray:
         b = b.reshape(0, 4)
     if b.ndim != 2 or b.shape[1] != 4:
         raise InputError(f"expected an array of shape (N, 4), got shape {b.shape}", name)
-    if not np.issubdtype(b.dtype, np.number) or np.issubdtype(b.dtype, np.complexfloating):
+    if b.dtype.kind not in "biuf":  # complex, timedelta and datetime are numbers to numpy
         raise InputError(f"expected real numbers, got dtype {b.dtype}", name)
     b = np.ascontiguousarray(b, dtype=np.float64)
-    bad = ~np.isfinite(b).all(axis=1)
+    bad = ~(np.abs(b) <= MAX_COORDINATE).all(axis=1)
     if bad.any():
         i = int(np.argmax(bad))
-        raise InputError(f"row {i}: coordinates must be finite numbers, got {b[i].tolist()}", name)
+        raise InputError(f"row {i}: coordinates must be finite numbers of magnitude at most "
+                         f"{MAX_COORDINATE:g} (areas must not overflow), got {b[i].tolist()}", name)
     bad = (b[:, 2] < b[:, 0]) | (b[:, 3] < b[:, 1])
     if bad.any():
         i = int(np.argmax(bad))

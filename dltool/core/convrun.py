@@ -11,6 +11,9 @@ import numpy as np
 from dltool.core.conv import conv2d, dense, pool2d
 from dltool.core.convshape import ACTIVATION_KINDS
 
+#: The run computes in numpy's default float64 (a ``conv-shape --dtype`` name).
+RUN_DTYPE = "float64"
+
 
 def _activation(kind, A):
     if kind == "relu":

@@ -111,8 +111,8 @@ def _overlap_pairs(a, b, min_value: float, code: int):
     """All (i, j, value) with ``metric(a[i], b[j]) >= min_value > 0``, sorted by i then j.
 
     Only pairs with a positive-area intersection can qualify (every metric here is <= IoU), so the
-    search goes through a grid built on ``b``: memory is O(pairs found), not O(N * M). Rows are
-    counted, then filled, in chunks on threads; each chunk writes only its own rows.
+    search goes through a grid built on ``b``: memory is O(pairs found), not O(N * M). Rows go in
+    chunks to threads; each chunk returns its own pairs.
     """
     from dltool.core import box_kernels
     from dltool.core.grid import grid_geometry
@@ -121,21 +121,15 @@ def _overlap_pairs(a, b, min_value: float, code: int):
     both = np.concatenate((a, b))
     x0, y0, cell, gx, gy = grid_geometry(both, 4 * len(both) + 16)
     start = np.zeros(gx * gy + 1, dtype=np.int64)
-    none_i, none_v = np.empty(0, dtype=np.int64), np.empty(0)
-    box_kernels.grid_register(b, x0, y0, cell, gx, gy, start, none_i)
+    box_kernels.grid_register(b, x0, y0, cell, gx, gy, start, np.empty(0, dtype=np.int64))
     np.cumsum(start, out=start)
     items = np.empty(start[-1], dtype=np.int64)
     box_kernels.grid_register(b, x0, y0, cell, gx, gy, start[:-1].copy(), items)
-    grid = (a, b, start, items, x0, y0, cell, gx, gy, min_value, code)
-    offsets = np.zeros(len(a) + 1, dtype=np.int64)
-    run_rows(box_kernels.overlap_rows, len(a), *grid, offsets, none_i, none_v, min_rows=2048)
-    np.cumsum(offsets, out=offsets)
-    out_b = np.empty(offsets[-1], dtype=np.int64)
-    out_v = np.empty(offsets[-1])
-    run_rows(box_kernels.overlap_rows, len(a), *grid, offsets, out_b, out_v, min_rows=2048)
-    out_a = np.repeat(np.arange(len(a), dtype=np.int64), np.diff(offsets))
+    parts = run_rows(box_kernels.overlap_rows, len(a), a, np.ascontiguousarray(b[items]), start, items,
+                     x0, y0, cell, gx, gy, min_value, code, min_rows=2048)
+    out_a, out_b, out_v = (np.concatenate(p) for p in zip(*parts))
     order = np.lexsort((out_b, out_a))
-    return out_a, out_b[order], out_v[order]
+    return out_a[order], out_b[order], out_v[order]
 
 
 def iou_pairs(boxes1, boxes2, min_value: float, metric: str = "iou"):

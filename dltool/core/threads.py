@@ -24,19 +24,18 @@ def thread_count() -> int:
         return os.cpu_count() or 1
 
 
-def run_rows(kernel, n: int, *args, min_rows: int = 1, threads: int | None = None) -> None:
+def run_rows(kernel, n: int, *args, min_rows: int = 1, threads: int | None = None) -> list:
     """Call ``kernel(*args, lo, hi)`` over rows 0..n in contiguous chunks, on threads when it pays.
 
     ``min_rows`` is the smallest chunk worth a thread of its own; below two such chunks the work
-    runs in the calling thread.
+    runs in the calling thread. Returns the kernel's results, one per chunk, in row order.
     """
     threads = max(1, min(threads or thread_count(), n // max(min_rows, 1)))
     if threads == 1:
-        kernel(*args, 0, n)
-        return
+        return [kernel(*args, 0, n)]
     # More chunks than threads evens out rows of uneven cost.
     chunks = min(n, 4 * threads)
     bounds = [n * k // chunks for k in range(chunks + 1)]
     with ThreadPoolExecutor(threads) as pool:
-        for future in [pool.submit(kernel, *args, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]:
-            future.result()
+        futures = [pool.submit(kernel, *args, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        return [future.result() for future in futures]

@@ -176,8 +176,8 @@ def main(argv=None):
           f"(usable by this process: {cpus})")
     print(f"bank: random_bank() seed 0, {bank.n_channels} filters ({bank.describe()}), ReLU, "
           f"{len(bank.groups)} Gram layers, circular padding, beta {BETA:g}, lambda 1/{len(bank.groups)}")
-    print(f"threads: dltool {texture._threads()} (filter blocks; one BLAS thread each: "
-          f"{'yes' if texture._blas_local_threads() else 'no control over this BLAS'}), "
+    print(f"threads: dltool {texture.thread_count()} (filter blocks; BLAS on one thread meanwhile, "
+          "by threadpoolctl), "
           "numpy reference 1 (its FFT loop) + numpy's BLAS for the Grams")
     print(f"timing: dltool best of {repeats} steps after one warm-up; reference best of {ref_repeats} "
           "after one warm-up; time.perf_counter")
@@ -188,7 +188,8 @@ def main(argv=None):
     for H in sizes:
         rng = np.random.default_rng(SEED)
         style, x = smooth_noise(rng, H, H), smooth_noise(rng, H, H)
-        targets = texture.style_targets(style, bank, "circular")
+        with texture.workers() as pool:
+            targets = texture.style_targets(style, bank, "circular", executor=pool)
 
         t0 = time.perf_counter()
         ref = NumpyReference(bank, H, H)
@@ -200,9 +201,10 @@ def main(argv=None):
         results = {}
         for precision in ("float32", "float64"):
             t0 = time.perf_counter()
-            objective = texture.Objective((H, H), targets, bank, precision=precision)
-            t_setup = time.perf_counter() - t0
-            t, (J, g) = best_time(lambda: objective(x), repeats)
+            with texture.workers() as pool:  # the caller's threads, closed after
+                objective = texture.Objective((H, H), targets, bank, precision=precision, executor=pool)
+                t_setup = time.perf_counter() - t0
+                t, (J, g) = best_time(lambda: objective(x), repeats)
             results[precision] = (t, t_setup, J, g)
         t32, setup32, J32, g32 = results["float32"]
         t64, setup64, J64, g64 = results["float64"]

@@ -1,4 +1,4 @@
-"""The layout rules of CONVENTIONS.md, and the start-up promises of SPEC §2 (speed)."""
+"""The layout rules of docs/CONVENTIONS.md, and the start-up promises of docs/SPEC.md §2 (speed)."""
 
 import ast
 import json

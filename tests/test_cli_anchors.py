@@ -493,7 +493,7 @@ def test_output_into_a_missing_directory(tmp_path):
 
 
 def test_failed_output_does_not_clobber_an_existing_plot(tmp_path):
-    """SPEC §2: a failed run never clobbers a good artifact. Here -o cannot be written (its folder
+    """docs/SPEC.md §2: a failed run never clobbers a good artifact. Here -o cannot be written (its folder
     is missing), yet the run has already replaced the --plot picture before finding that out."""
     plot = tmp_path / "good.png"
     plot.write_bytes(b"a good picture from another run")

@@ -1,4 +1,4 @@
-"""SPEC §2 conventions, for every box command: bad input, empty input, usage errors, exit codes,
+"""docs/SPEC.md §2 conventions, for every box command: bad input, empty input, usage errors, exit codes,
 ``-o`` atomicity, ``-q``, ``--help``, ``--version``, internal errors, interrupts, terminals on stdin,
 broken pipes, and a ``--help`` that does not import numba.
 

@@ -739,3 +739,66 @@ def test_user_params_file_with_non_parameters(tmp_path, monkeypatch):
     np.savez(tmp_path / "p2.npz", **params, mean=np.zeros(3))
     out = report(gradcheck(f"{name}:fn", "--params", "p2.npz"))
     assert [b["name"] for b in out["blocks"]] == ["W1", "b1"]
+
+
+# ------------------------------------------------------------------ a cost that is not a function of theta alone
+
+DROPOUT_NET = '''
+import numpy as np
+
+
+def forward_backward(params, data, keep_prob=KEEP):
+    """The course's two-layer net with inverted dropout on the hidden layer (C2W1), unseeded."""
+    X, Y = data["X"], data["Y"]
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    m = X.shape[1]
+    Z1 = W1 @ X + b1
+    A1 = np.maximum(Z1, 0)
+    D1 = (np.random.rand(*A1.shape) < keep_prob) / keep_prob
+    A1 = A1 * D1
+    Z2 = W2 @ A1 + b2
+    A2 = 1 / (1 + np.exp(-Z2))
+    cost = -np.mean(Y * np.log(A2) + (1 - Y) * np.log(1 - A2))
+    dZ2 = A2 - Y
+    dW2 = dZ2 @ A1.T / m
+    db2 = dZ2.sum(axis=1, keepdims=True) / m
+    dZ1 = (W2.T @ dZ2) * D1 * (Z1 > 0)
+    dW1 = dZ1 @ X.T / m
+    db1 = dZ1.sum(axis=1, keepdims=True) / m
+    return cost, {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2}
+'''
+
+
+def test_dropout_in_the_cost_is_named_and_exits_2(tmp_path):
+    """ACCEPTANCE (issue 11): a user function with dropout makes gradcheck exit 2 with a message that
+    names the non-deterministic cost and the course's remedy, before any coordinate is checked."""
+    (tmp_path / "dropout_net.py").write_text(DROPOUT_NET.replace("KEEP", "0.8"))
+    spec = f"{tmp_path / 'dropout_net.py'}:forward_backward"
+    error = assert_error(gradcheck(spec, "--params", SAMPLE_PARAMS, "--data", SAMPLE_DATA))
+    match = re.fullmatch(rf"Error: {re.escape(spec)}: the cost is not deterministic: two evaluations at the same "
+                         r"parameters gave (\S+) and (\S+) - gradient checking needs J\(theta\) to depend on theta "
+                         r"alone: turn dropout off \(keep_prob = 1, as the course does while checking\) and any "
+                         r"other randomness \(sampling, shuffling\), or fix its seed inside the function", error)
+    assert match, error
+    assert float(match[1]) != float(match[2])
+    for mode in (["--sample", "3"], ["--fast", "2"], ["--format", "table"]):
+        assert_error(gradcheck(spec, "--params", SAMPLE_PARAMS, "--data", SAMPLE_DATA, *mode), "not deterministic")
+    # keep_prob = 1: the same network is deterministic and checks out
+    (tmp_path / "no_dropout_net.py").write_text(DROPOUT_NET.replace("KEEP", "1.0"))
+    result = gradcheck(f"{tmp_path / 'no_dropout_net.py'}:forward_backward", "--params", SAMPLE_PARAMS,
+                       "--data", SAMPLE_DATA)
+    assert result.exit_code == 0, result.stderr
+    assert report(result)["passed"] is True
+
+
+def test_other_user_errors_name_the_function(example):
+    error = assert_error(user_check("missing_key", example))
+    assert error.startswith(f"Error: {NETS}:missing_key: grads has no 'db2'"), error
+
+
+def test_help_names_the_course_section():
+    from clitools import help_text
+
+    text = " ".join(help_text("gradcheck").split())
+    assert 'Course: C2W1 "Gradient checking"' in text
+    assert "keep_prob = 1" in text

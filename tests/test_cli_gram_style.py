@@ -158,6 +158,20 @@ def test_other_style_norms_are_multiples_of_the_course(norm, factor):
     assert close(data["style_cost"], factor(n_C) * hand_style_cost(a_S, a_G))
 
 
+def test_notes_style_norm_has_no_factor():
+    """--style-norm notes: ||G_S - G_G||_F^2 as the course notes write it, (2 n_H n_W n_C)^2 x course."""
+    a_S, a_G = np.load(STYLE), np.load(GENERATED)
+    n_H, n_W, n_C = a_S.shape
+    F_S, F_G = a_S.reshape(-1, n_C), a_G.reshape(-1, n_C)
+    plain = float(np.sum((F_S.T @ F_S - F_G.T @ F_G) ** 2))
+    data = report("--style-activations", STYLE, "--generated-activations", GENERATED, "--style-norm", "notes")
+    assert data["style_norm"] == "notes" and "no factor" in data["style_norm_factors"]
+    assert close(data["style_cost"], plain)
+    assert close(data["style_cost"], (2 * n_H * n_W * n_C) ** 2 * hand_style_cost(a_S, a_G))
+    text = " ".join(help_text("gram-style").split())
+    assert "notes: ||G_S - G_G||^2 with no factor, as the course notes write it" in text
+
+
 def test_layers_npz_with_layer_weights_is_the_weighted_sum(generated_layers):
     weights = [0.5, 0.3, 0.2]
     data = report("--style-activations", LAYERS, "--generated-activations", generated_layers,
@@ -437,7 +451,7 @@ def test_images_output_npz(tmp_path):
         assert np.all(np.linalg.eigvalsh(G) > -1e-10)
 
 
-@pytest.mark.parametrize("norm", ["pytorch", "pystiche"])
+@pytest.mark.parametrize("norm", ["pytorch", "pystiche", "notes"])
 def test_style_norm_other_than_course_with_images_exits_2(norm):
     assert_error(gram_style(BRICKS, WEAVE, "--size", "32", "--style-norm", norm), "--style-norm")
 

@@ -156,9 +156,9 @@ FORMULAS = {
 METHODS = {  # --method -> (method, distribution) reported
     "zeros": ("zeros", "normal"), "random": ("random", "normal"), "he": ("he", "normal"),
     "xavier": ("xavier", "normal"), "glorot": ("glorot", "normal"), "lecun": ("lecun", "normal"),
-    "he_normal": ("he", "normal"), "he_uniform": ("he", "uniform"),
-    "kaiming_normal": ("he", "normal"), "kaiming_uniform": ("he", "uniform"),
-    "glorot_normal": ("glorot", "normal"), "glorot_uniform": ("glorot", "uniform"),
+    "he_normal": ("he", "truncated"), "he_uniform": ("he", "uniform"),  # Keras's HeNormal is truncated
+    "kaiming_normal": ("he", "normal"), "kaiming_uniform": ("he", "uniform"),  # torch's kaiming_normal_ is not
+    "glorot_normal": ("glorot", "truncated"), "glorot_uniform": ("glorot", "uniform"),  # Keras's GlorotNormal
     "xavier_normal": ("glorot", "normal"), "xavier_uniform": ("glorot", "uniform"),  # torch's xavier is glorot
     "lecun_normal": ("lecun", "truncated"), "lecun_uniform": ("lecun", "uniform"),  # Keras's lecun_normal
 }
@@ -467,3 +467,25 @@ def test_help_explains_the_xavier_naming_trap():
     text = " ".join(help_text("init").split())
     assert "lecun_normal" in text and "xavier" in text
     assert re.search(r"xavier_normal is torch's, i\.e\. glorot", text)
+
+
+def test_acceptance_he_normal_is_keras_truncated(tmp_path):
+    """ACCEPTANCE (issue 11): init --method he_normal on 1000x1000: max|w|/std <= 2.3 (Keras 2.27;
+    a plain normal reaches 4.7) and the std within 1 % of sqrt(2/1000)."""
+    path = tmp_path / "p.npz"
+    data = report("--layers", "1000,1000", "--method", "he_normal", "-o", path)
+    assert (data["method"], data["distribution"]) == ("he", "truncated")
+    W = load(path)["W1"]
+    assert W.shape == (1000, 1000)
+    assert np.abs(W).max() / W.std() <= 2.3
+    assert abs(W.std() / math.sqrt(2 / 1000) - 1) <= 0.01
+    assert data["layers"][0]["std"] == pytest.approx(W.std(), rel=1e-12)
+    torch = report("--layers", "1000,1000", "--method", "kaiming_normal", "-o", path)
+    assert torch["distribution"] == "normal" and np.abs(load(path)["W1"]).max() / load(path)["W1"].std() > 4
+
+
+def test_help_says_whose_names_are_whose():
+    text = " ".join(help_text("init").split())
+    assert "he_normal (Keras): he truncated" in text and "kaiming_normal (torch): he normal" in text
+    assert "glorot_normal (Keras): glorot truncated" in text and "xavier_normal (torch): glorot normal" in text
+    assert 'Course: C2W1 "Weight initialization for deep networks"' in text

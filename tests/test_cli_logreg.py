@@ -39,11 +39,12 @@ SHAPES = SAMPLES / "shapes"
 FEATURES = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
 FLOWER_CLASSES = ["setosa", "versicolor", "virginica"]
 SHAPE_CLASSES = ["circle", "square"]
-REPORT_KEYS = {"model", "data", "classes", "features", "train", "validation", "epochs", "stopped_early",
-               "seconds", "cost_history", "settings"}
+REPORT_KEYS = {"model", "data", "classes", "features", "train", "validation", "optimizer", "epochs",
+               "stopped_early", "stop_reason", "kept", "seconds", "history", "warnings", "settings"}
 METRIC_KEYS = {"examples", "accuracy", "log_loss", "confusion_matrix"}
-SETTING_KEYS = {"optimizer", "lr", "beta1", "beta2", "epsilon", "lr_decay", "batch_size", "l2", "epochs", "tol",
-                "seed", "standardize", "image_size"}
+SETTING_KEYS = {"optimizer", "auto_optimizer", "l2", "epochs", "tol", "seed", "standardize", "image_size"}
+COURSE_SETTING_KEYS = SETTING_KEYS | {"lr", "lr_schedule", "beta1", "beta2", "epsilon", "batch_size", "patience",
+                                     "keep_best"}
 MODEL_KEYS = {"W", "b", "classes", "mean", "std", "image_size", "feature_names", "label_name", "options"}
 
 
@@ -166,7 +167,7 @@ def test_train_flowers_report(flowers):
     assert report["classes"] == FLOWER_CLASSES
     assert report["features"] == 4
     train = report["train"]
-    assert set(train) == METRIC_KEYS | {"cost"}
+    assert set(train) == METRIC_KEYS | {"cost", "gradient"}
     assert train["examples"] == 150
     assert train["accuracy"] > 0.9
     cm = np.array(train["confusion_matrix"])
@@ -174,18 +175,25 @@ def test_train_flowers_report(flowers):
     assert np.trace(cm) / 150 == pytest.approx(train["accuracy"])
     assert 0 < train["log_loss"] < math.log(3)
     assert report["validation"] is None
-    history = report["cost_history"]
-    assert len(history) == report["epochs"] and 1 <= report["epochs"] <= 1000
-    assert history[0] == pytest.approx(math.log(3))  # zero weights: uniform probabilities
-    assert history[-1] < history[0]
-    assert train["cost"] == history[-1]
-    assert isinstance(report["stopped_early"], bool)
+    # the default: Newton (auto, for 15 parameters), to max |dJ| <= 1e-6, and the report says so
+    assert report["optimizer"] == "newton"
+    history = report["history"]
+    assert len(history) == report["epochs"] and 1 <= report["epochs"] <= 20
+    assert [h["epoch"] for h in history] == list(range(1, report["epochs"] + 1))
+    assert all(set(h) == {"epoch", "cost", "gradient", "step"} for h in history)
+    assert history[0]["cost"] == pytest.approx(math.log(3))  # zero weights: uniform probabilities
+    costs = [h["cost"] for h in history] + [train["cost"]]
+    assert all(a > b for a, b in zip(costs, costs[1:]))  # Newton with a line search: J falls every step
+    assert train["gradient"] <= 1e-6 < history[-1]["gradient"]
+    assert report["stopped_early"] is True
+    assert report["stop_reason"] == f"max |dJ| = {train['gradient']:.3g} <= tol 1e-06"
+    assert report["kept"] == "the solver's final weights"
+    assert report["warnings"] == []
     assert report["seconds"] >= 0
     settings = report["settings"]
     assert set(settings) == SETTING_KEYS
-    assert settings == {"optimizer": "adam", "lr": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8,
-                        "lr_decay": 0.0, "batch_size": 0, "l2": 1.0, "epochs": 1000, "tol": 1e-4, "seed": 0,
-                        "standardize": True, "image_size": 0}
+    assert settings == {"optimizer": "newton", "auto_optimizer": True, "l2": 1.0, "epochs": 1000, "tol": 1e-6,
+                        "seed": 0, "standardize": True, "image_size": 0}
 
 
 def test_train_flowers_model_file(flowers):
@@ -222,7 +230,9 @@ def test_train_image_folder(shapes):
     assert np.array(report["validation"]["confusion_matrix"]).sum(axis=1).tolist() == [10, 10]
     assert report["validation"]["accuracy"] >= 0.9
     assert report["train"]["accuracy"] >= 0.9
-    assert report["cost_history"][0] == pytest.approx(math.log(2))
+    assert report["history"][0]["cost"] == pytest.approx(math.log(2))
+    assert report["optimizer"] == "lbfgs" and report["settings"]["auto_optimizer"]  # 12,289 parameters
+    assert report["train"]["gradient"] <= 1e-6
     assert report["settings"]["image_size"] == 64
     model = load(path)
     assert model["W"].shape == (1, 12288)
@@ -235,10 +245,17 @@ def test_train_image_folder(shapes):
 
 def test_train_image_folder_notes_on_stderr(tmp_path):
     result = ok("train-logreg", SHAPES, "--epochs", "3", "-o", tmp_path / "m.npz")
-    assert result.stderr.splitlines() == [
-        f"train-logreg: 80 examples x 12288 features, 2 classes (logistic) from {SHAPES}",
-        f"train-logreg: model written to {tmp_path / 'm.npz'}"]
-    assert json.loads(result.stdout)["epochs"] == 3
+    lines = result.stderr.splitlines()
+    assert len(lines) == 3, lines
+    assert lines[0] == f"train-logreg: 80 examples x 12288 features, 2 classes (logistic) from {SHAPES}"
+    # three L-BFGS iterations do not reach the optimum: said, like scikit-learn's ConvergenceWarning
+    assert re.fullmatch(r"train-logreg: warning: reached --epochs 3 iterations with max \|dJ\| = [0-9.e-]+ > "
+                        r"tol 1e-06: the optimum is not reached - raise --epochs", lines[1]), lines[1]
+    assert lines[2] == f"train-logreg: model written to {tmp_path / 'm.npz'}"
+    report = json.loads(result.stdout)
+    assert report["epochs"] == 3 and report["stopped_early"] is False and len(report["warnings"]) == 1
+    quiet = ok("train-logreg", SHAPES, "--epochs", "3", "--tol", "0", "-o", tmp_path / "m.npz")
+    assert len(quiet.stderr.splitlines()) == 2  # --tol 0 asks for the 3 iterations: nothing to warn about
 
 
 def test_train_stdin_csv_same_model_as_the_file(flowers, tmp_path):
@@ -319,7 +336,7 @@ def test_train_two_classes_of_a_csv_is_logistic(tmp_path):
     out = tmp_path / "binary.npz"
     report = train_report("-", "-o", out, input=text)
     assert report["model"] == "logistic" and report["classes"] == ["setosa", "versicolor"]
-    assert report["cost_history"][0] == pytest.approx(math.log(2))
+    assert report["history"][0]["cost"] == pytest.approx(math.log(2))
     assert report["train"]["accuracy"] == 1.0
     model = load(out)
     assert model["W"].shape == (1, 4) and model["b"].shape == (1,)
@@ -378,7 +395,7 @@ READER_NOTES = ["ignored 1 image directly in {root} (not in a class subfolder)",
 def test_reader_notes_on_stderr(shapes, tmp_path):
     root = untidy_folder(tmp_path / "untidy")
     notes = [n.format(root=root) for n in READER_NOTES]
-    result = ok("train-logreg", root, "--epochs", "3")
+    result = ok("train-logreg", root, "--epochs", "3", "--tol", "0")
     assert result.stderr.splitlines() == [f"train-logreg: {n}" for n in notes] + [
         f"train-logreg: 6 examples x 12288 features, 2 classes (logistic) from {root}"]
     assert ok("train-logreg", root, "--epochs", "3", "-q").stderr == ""
@@ -610,31 +627,130 @@ def test_predict_output_into_missing_folder(flowers, tmp_path):
 def test_each_optimizer(tmp_path, optimizer):
     out = tmp_path / "m.npz"
     report = train_report(FLOWERS, "--optimizer", optimizer, "-o", out)
-    assert report["settings"]["optimizer"] == optimizer
-    assert report["cost_history"][-1] < report["cost_history"][0]
+    assert report["optimizer"] == report["settings"]["optimizer"] == optimizer
+    assert report["settings"]["auto_optimizer"] is False
+    assert set(report["settings"]) == COURSE_SETTING_KEYS
+    history = report["history"]
+    assert all(set(h) == {"epoch", "lr", "cost"} for h in history)
+    assert all(h["lr"] == 0.01 for h in history)  # constant unless --lr-schedule says otherwise
+    assert history[-1]["cost"] < history[0]["cost"]
     assert report["train"]["accuracy"] > 0.75
+    assert report["kept"].startswith("the best weights")
     assert json.loads(str(load(out)["options"]))["optimizer"] == optimizer
 
 
-@pytest.mark.parametrize("batch, resolved, decay", [("0", 0, 0.0), ("16", 16, 1.0), ("auto", 0, 0.0)])
-def test_batch_size(batch, resolved, decay):
-    report = train_report(FLOWERS, "--batch-size", batch, "--epochs", "50", "--tol", "0")
+@pytest.mark.parametrize("batch, resolved", [("0", 0), ("16", 16), ("auto", 0)])
+def test_batch_size(batch, resolved):
+    report = train_report(FLOWERS, "--optimizer", "adam", "--batch-size", batch, "--epochs", "50", "--tol", "0")
     assert report["settings"]["batch_size"] == resolved
-    assert report["settings"]["lr_decay"] == decay  # auto: 1 for mini-batches only
+    assert report["settings"]["lr_schedule"] == "constant"  # no decay switched on by the batch size
+    assert [h["lr"] for h in report["history"]] == [0.01] * 50
     assert report["epochs"] == 50
-    assert report["cost_history"][-1] < report["cost_history"][0]
+    assert report["history"][-1]["cost"] < report["history"][0]["cost"]
 
 
-def test_help_example_momentum_minibatch_lr_decay():
-    report = train_report(FLOWERS, "--optimizer", "momentum", "--batch-size", "16", "--lr-decay", "0.1")
-    assert report["settings"]["optimizer"] == "momentum"
-    assert report["settings"]["batch_size"] == 16
-    assert report["settings"]["lr_decay"] == 0.1
+def test_help_example_adam_minibatch_exponential_decay():
+    report = train_report(FLOWERS, "--optimizer", "adam", "--batch-size", "16", "--lr-schedule", "exponential")
+    settings = report["settings"]
+    assert settings["optimizer"] == "adam" and settings["batch_size"] == 16
+    assert settings["lr_schedule"] == "exponential" and settings["decay_base"] == 0.95
+    assert [h["lr"] for h in report["history"]] == pytest.approx(
+        [0.95 ** e * 0.01 for e in range(1, report["epochs"] + 1)], rel=1e-14)
 
 
-def test_lr_and_lr_decay_values():
-    report = train_report(FLOWERS, "--lr", "0.05", "--lr-decay", "0.5", "--epochs", "3", "--tol", "0")
-    assert report["settings"]["lr"] == 0.05 and report["settings"]["lr_decay"] == 0.5
+def test_course_learning_rate_decay_acceptance():
+    """ACCEPTANCE (issue 11): --optimizer gd --lr 0.2 --lr-schedule inverse --decay-rate 1 gives
+    alpha = 0.1 at epoch 1 and 0.0667 at epoch 2, epoch_num counted from 1 as in the lecture."""
+    report = train_report(FLOWERS, "--optimizer", "gd", "--lr", "0.2", "--lr-schedule", "inverse",
+                          "--decay-rate", "1", "--epochs", "4")
+    history = report["history"]
+    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
+    assert [h["lr"] for h in history] == pytest.approx([0.1, 0.0667, 0.05, 0.04], abs=5e-5)
+    assert history[1]["lr"] == 0.2 / 3
+    assert history[0]["cost"] == pytest.approx(math.log(3))
+    settings = report["settings"]
+    assert settings["lr"] == 0.2 and settings["lr_schedule"] == "inverse" and settings["decay_rate"] == 1.0
+    assert "decay_base" not in settings and "time_interval" not in settings
+
+
+@pytest.mark.parametrize("schedule, extra, expected", [
+    ("sqrt", ["--k", "2"], [2 / math.sqrt(e) * 0.1 for e in (1, 2, 3, 4)]),
+    ("staircase", ["--decay-rate", "1", "--time-interval", "2"], [0.1, 0.05, 0.05, 0.1 / 3]),
+    ("exponential", ["--decay-base", "0.5"], [0.05, 0.025, 0.0125, 0.00625]),
+    ("constant", [], [0.1] * 4)])
+def test_lr_schedules(schedule, extra, expected):
+    report = train_report(FLOWERS, "--optimizer", "momentum", "--lr", "0.1", "--lr-schedule", schedule, *extra,
+                          "--epochs", "4", "--tol", "0")
+    assert [h["lr"] for h in report["history"]] == pytest.approx(expected, rel=1e-14)
+
+
+def test_solver_choice_is_reported(tmp_path):
+    newton = train_report(FLOWERS)
+    lbfgs = train_report(FLOWERS, "--optimizer", "lbfgs")
+    assert newton["optimizer"] == "newton" and newton["settings"]["auto_optimizer"] is True
+    assert lbfgs["optimizer"] == "lbfgs" and lbfgs["settings"]["auto_optimizer"] is False
+    # two ways to the same optimum
+    assert lbfgs["train"]["cost"] == pytest.approx(newton["train"]["cost"], rel=1e-9)
+    assert lbfgs["epochs"] > newton["epochs"]
+    table = ok("train-logreg", FLOWERS, "--format", "table", "-q").stdout
+    assert "newton (auto)" in table and "iterations" in table
+
+
+def test_cost_rising_warns_and_the_best_weights_are_kept(tmp_path):
+    """Adam at a rate far too large: the cost rises for several epochs; stderr says the rate is
+    too large, and the model holds the weights of the best epoch (the report says which)."""
+    out = tmp_path / "m.npz"
+    result = ok("train-logreg", FLOWERS, "--optimizer", "adam", "--lr", "3", "--tol", "0", "--epochs", "20",
+                "-o", out)
+    report = json.loads(result.stdout)
+    costs = [h["cost"] for h in report["history"]]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("train-logreg: warning: ")]
+    assert warnings and warnings == [f"train-logreg: warning: {w}" for w in report["warnings"]]
+    first = re.fullmatch(r"train-logreg: warning: the training cost rose (\d+) epochs in a row, from (\S+) "
+                         r"\(epoch (\d+)\) to (\S+) \(epoch (\d+)\): the learning rate 3 is probably too large - "
+                         r"lower --lr or add --lr-schedule", warnings[0])
+    assert first, warnings[0]
+    rises, start, end = int(first[1]), int(first[3]), int(first[5])
+    assert rises == end - start >= 3
+    assert all(costs[e] > costs[e - 1] for e in range(start, end))  # epochs start+1 .. end rose
+    assert float(first[2]) == pytest.approx(costs[start - 1], rel=1e-5)
+    best = int(np.argmin(costs))  # full batch: costs[e] is J of the weights after e epochs
+    assert report["kept"] == f"the best weights: those after epoch {best} (best training cost), not the last"
+    assert report["train"]["cost"] == pytest.approx(min(costs), rel=1e-12)
+    quiet = ok("train-logreg", FLOWERS, "--optimizer", "adam", "--lr", "3", "--tol", "0", "--epochs", "20", "-q")
+    assert quiet.stderr == ""
+    last = train_report(FLOWERS, "--optimizer", "adam", "--lr", "3", "--tol", "0", "--epochs", "20", "--keep-last")
+    assert last["kept"] == "the last weights (epoch 20; --keep-last)"
+    assert last["train"]["cost"] > report["train"]["cost"]
+
+
+def test_validation_watches_the_kept_weights():
+    report = train_report(FLOWERS, "--optimizer", "adam", "--lr", "3", "--tol", "0", "--epochs", "20",
+                          "--validation-split", "0.2")
+    val = [h["val_cost"] for h in report["history"]]
+    best = int(np.argmin(val)) + 1
+    assert report["kept"].startswith(f"the best weights") and "(best validation log-loss)" in report["kept"]
+    assert f"epoch {best}" in report["kept"]
+    assert report["validation"]["log_loss"] == pytest.approx(min(val), rel=1e-12)
+
+
+def test_sklearn_optimum_through_the_cli(tmp_path):
+    """End to end: the training part of scikit-learn's breast-cancer split as an .npz; dltool
+    standardizes it as StandardScaler does and reaches the lbfgs optimum (tol 1e-10) to 1e-6."""
+    datasets = pytest.importorskip("sklearn.datasets")
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    for name in ("breast_cancer", "wine"):
+        X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+        X_train, _, y_train, _ = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+        np.savez(tmp_path / "train.npz", X=X_train, y=y_train)
+        report = train_report(tmp_path / "train.npz")
+        Xs = StandardScaler().fit_transform(X_train)
+        clf = LogisticRegression(tol=1e-10, max_iter=100_000).fit(Xs, y_train)
+        optimum = logreg_module.cost_and_grads(clf.coef_, clf.intercept_, Xs, y_train, l2=1.0)[0]
+        assert 0 <= (report["train"]["cost"] - optimum) / optimum <= 1e-6, name
 
 
 def test_l2_zero(tmp_path):
@@ -682,10 +798,11 @@ def test_validation_and_split_do_not_combine(train_calls, tmp_path):
 
 
 def test_epochs_with_tol_zero_run_every_epoch():
-    report = train_report(FLOWERS, "--epochs", "5", "--tol", "0")
+    report = train_report(FLOWERS, "--optimizer", "adam", "--epochs", "5", "--tol", "0")
     assert report["epochs"] == 5
-    assert len(report["cost_history"]) == 5
+    assert len(report["history"]) == 5
     assert report["stopped_early"] is False
+    assert report["stop_reason"] == "ran all --epochs 5"
     assert report["settings"]["epochs"] == 5 and report["settings"]["tol"] == 0.0
 
 
@@ -696,7 +813,8 @@ def without_seconds(text):
 
 
 def test_same_seed_same_bytes(tmp_path):
-    args = (FLOWERS, "--batch-size", "16", "--validation-split", "0.2", "--seed", "7", "--epochs", "30", "-q")
+    args = (FLOWERS, "--optimizer", "adam", "--batch-size", "16", "--validation-split", "0.2", "--seed", "7",
+            "--epochs", "30", "-q")
     a = ok("train-logreg", *args, "-o", tmp_path / "a.npz")
     b = ok("train-logreg", *args, "-o", tmp_path / "b.npz")
     assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
@@ -742,11 +860,22 @@ TRAIN_ERRORS = [
     ([DATA / "bad_cell.csv"], [f"{DATA / 'bad_cell.csv'}:5: ", "'petal_length'", "'abc'"]),
     ([DATA / "nan_cell.csv"], [f"{DATA / 'nan_cell.csv'}:3: ", "'sepal_width'", "'NaN'"]),
     ([DATA / "one_class.csv"], [str(DATA / "one_class.csv"), "one class", "'setosa'"]),
-    ([FLOWERS, "--batch-size", "x"], ["--batch-size", "'x'"]),
-    ([FLOWERS, "--batch-size", "-1"], ["--batch-size", "-1"]),
-    ([FLOWERS, "--lr", "fast"], ["--lr", "'fast'"]),
-    ([FLOWERS, "--lr", "0"], ["--lr"]),
-    ([FLOWERS, "--lr-decay", "soon"], ["--lr-decay", "'soon'"]),
+    ([FLOWERS, "--optimizer", "adam", "--batch-size", "x"], ["--batch-size", "'x'"]),
+    ([FLOWERS, "--optimizer", "adam", "--batch-size", "-1"], ["--batch-size", "-1"]),
+    ([FLOWERS, "--optimizer", "adam", "--lr", "fast"], ["--lr", "'fast'"]),
+    ([FLOWERS, "--optimizer", "adam", "--lr", "0"], ["--lr"]),
+    ([FLOWERS, "--tol", "soon"], ["--tol", "'soon'"]),
+    ([FLOWERS, "--tol", "-1"], ["--tol", "-1"]),
+    ([FLOWERS, "--lr", "0.1"], ["--lr applies only to the course's optimizers (gd, momentum, rmsprop, adam)",
+                                "--optimizer auto trains with newton or lbfgs", "--optimizer adam"]),
+    ([FLOWERS, "--optimizer", "lbfgs", "--batch-size", "16", "--beta1", "0.5"],
+     ["--batch-size, --beta1 apply only", "lbfgs is a full-batch solver"]),
+    ([FLOWERS, "--optimizer", "newton", "--keep-last"], ["--keep-best/--keep-last applies only"]),
+    ([FLOWERS, "--optimizer", "gd", "--decay-rate", "2"], ["--decay-rate applies to --lr-schedule inverse or "
+                                                           "staircase, not constant"]),
+    ([FLOWERS, "--optimizer", "gd", "--lr-schedule", "inverse", "--k", "2"], ["--k applies to --lr-schedule sqrt"]),
+    ([FLOWERS, "--optimizer", "gd", "--lr-schedule", "exponential", "--decay-base", "1.5"], ["--decay-base",
+                                                                                            "(0, 1]"]),
     ([FLOWERS, "--l2", "-1"], ["--l2"]),
     ([FLOWERS, "--beta1", "1"], ["--beta1"]),
     ([FLOWERS, "--validation", DATA / "validation_unknown_label.csv"], ["rose", "not seen in training"]),
@@ -769,6 +898,9 @@ def test_train_bad_input(train_calls, args, contains):
 USAGE_ERRORS = [
     ["train-logreg", FLOWERS, "--epochs", "0"],
     ["train-logreg", FLOWERS, "--optimizer", "sgd"],
+    ["train-logreg", FLOWERS, "--lr-decay", "0.1"],  # replaced by --lr-schedule inverse --decay-rate D
+    ["train-logreg", FLOWERS, "--optimizer", "gd", "--lr-schedule", "linear"],
+    ["train-logreg", FLOWERS, "--optimizer", "gd", "--patience", "0"],
     ["train-logreg", FLOWERS, "--validation-split", "1"],
     ["train-logreg", FLOWERS, "--format", "csv"],
     ["train-logreg", FLOWERS, "--image-size", "0"],
@@ -964,7 +1096,7 @@ def test_help_shows_every_default(command, usage):
     for name, (param, doc) in docs.items():
         if param.is_flag and not param.secondary_opts or param.default is None:
             continue
-        shown = "standardize" if param.name == "standardize" else param.default
+        shown = {"standardize": "standardize", "keep_best": "keep-best"}.get(param.name, param.default)
         assert f"[default: {shown}" in doc.replace("\n", " "), (name, doc)
     assert "default" in docs["output"][1].lower(), docs["output"][1]
 
@@ -1002,3 +1134,21 @@ def test_help_examples_run(command, tmp_path):
                     assert im.format == "PNG"
             if name.endswith(".npz"):
                 assert MODEL_KEYS <= set(load(tmp_path / name))
+
+
+@pytest.mark.parametrize("command, section", [
+    ("train-logreg", 'Course: C1W2 "Logistic Regression as a Neural Network" (softmax: C2W3), optimizers C2W2.'),
+    ("predict", 'Course: C1W2 "Logistic Regression with a Neural Network mindset" (its predict()).'),
+])
+def test_help_names_the_course_section(command, section):
+    assert section in " ".join(help_text(command).split())
+
+
+def test_help_documents_optimizers_schedules_and_tolerances():
+    text = " ".join(help_text("train-logreg").split())
+    for name in ("gd", "momentum", "rmsprop", "adam", "lbfgs", "newton", "auto"):
+        assert f"{name}:" in text, name
+    for formula in ("alpha0 / (1 + decay_rate * epoch_num)", "decay_base^epoch_num * alpha0",
+                    "k / sqrt(epoch_num) * alpha0", "alpha0 / (1 + decay_rate * floor(epoch_num / time_interval))"):
+        assert formula in text, formula
+    assert "max |dJ/dtheta| <= TOL (auto 1e-6; scikit-learn's lbfgs stops at 1e-4)" in text

@@ -518,3 +518,73 @@ def test_draw_as_jpeg(tmp_path):
     with Image.open(out) as img:
         assert img.format == "JPEG"
         assert img.size == (640, 427)
+
+
+# ------------------------------------------------------------------ --course: the course's rules (C4W3)
+
+
+def course_keep(rows, header):
+    """The course's NMS written out (C4W3): discard p_c <= 0.6; per (image, class), highest score
+    first, keep a box when its IoU with every kept box is < 0.5."""
+    col = {c: header.index(c) for c in header}
+    kept = []
+    candidates = [i for i, r in enumerate(rows) if float(r[col["score"]]) > 0.6]
+    candidates.sort(key=lambda i: (-float(rows[i][col["score"]]), i))
+    for i in candidates:
+        box = [float(rows[i][col[c]]) for c in ("x1", "y1", "x2", "y2")]
+        same = [k for k in kept if (rows[k][col["image"]], rows[k][col["class"]]) ==
+                (rows[i][col["image"]], rows[i][col["class"]])]
+        if all(iou_pair(box, [float(rows[k][col[c]]) for c in ("x1", "y1", "x2", "y2")]) < 0.5 for k in same):
+            kept.append(i)
+    return kept
+
+
+def test_course_rules_on_the_hand_made_file():
+    result = ok("nms", DATA / "dets.csv", "--course")
+    assert result.stdout == ("image,class,x1,y1,x2,y2,score,note\n"
+                             "a,cat,0,0,10,10,0.90,first\n"
+                             "a,dog,1,1,11,11,0.85,other class\n"
+                             "b,cat,0,0,10,10,0.70,other image\n")  # 'apart' has p_c 0.50 <= 0.6
+    assert result.stderr == (f"nms: kept 3 of 5 boxes (hard, course rules: IoU >= 0.5 suppresses, p_c <= 0.6 "
+                             f"dropped, per class and image) from {DATA / 'dets.csv'}\n")
+
+
+def test_course_rules_on_the_sample_equal_the_course_loop():
+    header, rows, _ = sample_lines()
+    expected = course_keep(rows, header)
+    got = [int(v) for v in ok("nms", DETECTIONS_CSV, "--course", "--indices", "-q").stdout.split()]
+    assert sorted(got) == sorted(expected) and len(got) == 17
+    default = [int(v) for v in ok("nms", DETECTIONS_CSV, "--indices", "-q").stdout.split()]
+    assert len(default) == 23 and set(got) < set(default)
+
+
+@pytest.mark.parametrize("args, kept", [
+    ([], [0, 1, 2]),  # torchvision: an IoU of exactly 0.5 is not > 0.5, both stay; no score cut
+    (["--course"], [0]),  # the course: 0.5 is not < 0.5, B goes; p_c 0.6 <= 0.6, C goes
+    (["--course", "--iou-threshold", "0.6"], [0, 1]),
+    (["--course", "--score-threshold", "0.5"], [0, 2]),
+    (["--course", "--score-threshold", "0.85"], [0]),
+])
+def test_course_rules_at_the_thresholds(tmp_path, args, kept):
+    """Boxes built to sit exactly on the thresholds: IoU(A, B) = 50/100 = 0.5; C has p_c = 0.6."""
+    data = tmp_path / "edge.csv"
+    data.write_text("x1,y1,x2,y2,score\n0,0,10,10,0.9\n0,0,10,5,0.8\n50,50,60,60,0.6\n")
+    assert [int(v) for v in ok("nms", data, "--indices", "-q", *args).stdout.split()] == kept
+
+
+@pytest.mark.parametrize("args, text", [
+    (["--course", "--method", "gaussian"], "--course is the course's greedy (hard) NMS"),
+    (["--course", "--iou-threshold", "0"], "above 0"),
+])
+def test_course_bad_combinations(args, text):
+    from clitools import assert_error
+
+    assert_error(run("nms", DATA / "dets.csv", *args), text)
+
+
+def test_course_help_says_the_difference():
+    from clitools import help_text
+
+    text = " ".join(help_text("nms").split())
+    assert "--course" in text and "C4W3" in text
+    assert "suppress at IoU >= 0.5, where the default (torchvision's) suppresses at IoU > 0.5" in text

@@ -1,7 +1,7 @@
 """Convolution, pooling and dense layers (dltool.core.conv) against the course's loops (C4W1
-``conv_single_step`` / ``conv_forward`` / ``pool_forward`` / ``conv_backward``, extended to
-dilation, groups and asymmetric padding), finite differences, hand-computed examples; on every
-code path (numpy for small inputs, numba serial and parallel kernels for large ones)."""
+``conv_single_step`` / ``conv_forward`` / ``pool_forward``, extended to dilation, groups and
+asymmetric padding) and hand-computed examples; on every code path (numpy for small inputs, numba
+serial and parallel kernels for large ones)."""
 
 import json
 import os
@@ -14,8 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dltool.core import conv as conv_mod
-from dltool.core.conv import (conv2d, conv2d_backward, dense, output_size, pool2d, resolve_padding,
-                              same_padding)
+from dltool.core.conv import conv2d, dense, output_size, pool2d, resolve_padding, same_padding
 from dltool.errors import InputError
 
 NEVER = 10**18
@@ -102,29 +101,6 @@ def conv_ref(A, W, b, stride, pads, dilation=1, groups=1):
     return Z
 
 
-def conv_backward_ref(dZ, A, W, stride, pads, dilation=1, groups=1):
-    """The course's conv_backward loop: each output pixel sends dZ back through its window."""
-    m, H, Wd, C = A.shape
-    f_h, f_w, _, n_C = W.shape
-    s, d = stride, dilation
-    top, bottom, left, right = pads
-    A_pad = zero_pad(A, pads)
-    dA_pad = np.zeros(A_pad.shape)
-    dW = np.zeros(W.shape)
-    db = np.zeros(n_C)
-    for i in range(m):
-        for h in range(dZ.shape[1]):
-            for w in range(dZ.shape[2]):
-                for c in range(n_C):
-                    rows = slice(h * s, h * s + d * (f_h - 1) + 1, d)
-                    cols = slice(w * s, w * s + d * (f_w - 1) + 1, d)
-                    chans = group_channels(c, n_C, C, groups)
-                    dA_pad[i, rows, cols, chans] += W[:, :, :, c] * dZ[i, h, w, c]
-                    dW[:, :, :, c] += A_pad[i, rows, cols, chans] * dZ[i, h, w, c]
-                    db[c] += dZ[i, h, w, c]
-    return dA_pad[:, top:top + H, left:left + Wd], dW, db
-
-
 def pool_ref(A, f, stride, pads, mode, ceil_mode=False, count_include_pad=True):
     """The course's pool_forward, with padding (-inf for max), torch's ceil mode and divisor."""
     m, H, Wd, C = A.shape
@@ -156,21 +132,6 @@ def pool_ref(A, f, stride, pads, mode, ceil_mode=False, count_include_pad=True):
                             count = len(values)
                         out[i, h, w, c] = sum(values) / count
     return out
-
-
-def numerical_gradient(fn, x, eps=1e-6):
-    """Two-sided differences of the scalar fn at every entry of x."""
-    grad = np.zeros_like(x)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for k in range(flat.size):
-        old = flat[k]
-        flat[k] = old + eps
-        plus = fn()
-        flat[k] = old - eps
-        minus = fn()
-        flat[k] = old
-        gflat[k] = (plus - minus) / (2 * eps)
-    return grad
 
 
 # ---------------------------------------------------------------- the course's worked example
@@ -273,6 +234,24 @@ def test_output_size_and_ceil_mode_rule():
     assert output_size(4, 2, 2, (1, 1), ceil_mode=False) == 3
     assert output_size(4, 2, 2, (1, 1), ceil_mode=True) == 3
     assert output_size(2, 5, 1) == 0
+    # a window one pixel longer than the input, stride 2, ceil mode: torch's one position (the
+    # window starts inside the input and hangs past it), as conv-shape counts it
+    assert output_size(5, 6, 2, ceil_mode=True) == 1
+    np.testing.assert_array_equal(pool2d(np.arange(25.0).reshape(1, 5, 5, 1), 6, 2, ceil_mode=True), [[[[24.0]]]])
+
+
+def test_conv_and_conv_shape_share_the_window_rules():
+    from dltool.core import padding
+    from dltool.core.convshape import analyze, parse_spec
+
+    for spec, (n, f, s, p, ceil) in [("9x9x1 | pool f=3 s=2 ceil=1", (9, 3, 2, 0, True)),
+                                     ("10x10x1 | pool f=3 s=3 p=1 ceil=1", (10, 3, 3, 1, True)),
+                                     ("11x11x2 | conv f=4 c=1 s=3 p=2", (11, 4, 3, 2, False))]:
+        row = analyze(parse_spec(spec)).rows[1]
+        assert row.shape[0] == padding.window_count(n, f, s, p, p, 1, ceil) == output_size(n, f, s, (p, p),
+                                                                                               ceil_mode=ceil)
+    row = analyze(parse_spec("7x7x1 | conv f=3 c=1 s=2 p=same")).rows[1]
+    assert row.padding[:2] == padding.same_padding(7, 3, 2) == same_padding(7, 3, 2)
 
 
 # ---------------------------------------------------------------- "same" padding (TensorFlow's rule)
@@ -338,37 +317,6 @@ def test_conv2d_matches_loop_reference(path, k):
     np.testing.assert_allclose(Z, conv_ref(A, W, b, s, pads, d, g), rtol=1e-12, atol=1e-12)
 
 
-@pytest.mark.parametrize("k", range(len(CASES)))
-def test_conv2d_backward_matches_the_course_backward_loop(path, k):
-    shape, f, s, pads, d, g, n_C = CASES[k]
-    A, W, b = case_arrays(CASES[k], k)
-    dZ = np.random.default_rng(100 + k).standard_normal(conv_ref(A, W, b, s, pads, d, g).shape)
-    dA, dW, db = conv2d_backward(dZ, A, W, stride=s, pad=pads, dilation=d, groups=g)
-    ref_dA, ref_dW, ref_db = conv_backward_ref(dZ, A, W, s, pads, d, g)
-    np.testing.assert_allclose(dA, ref_dA, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(dW, ref_dW, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(db, ref_db, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("name", ["numpy", "numba-serial"])  # the other paths equal these (above)
-@pytest.mark.parametrize("k", [1, 2, 4, 7, 8, 9])
-def test_conv2d_backward_matches_finite_differences(monkeypatch, name, k):
-    """J = Σ G ⊙ conv2d(A, W, b): dJ/dA, dJ/dW, dJ/db against two-sided differences."""
-    force_path(monkeypatch, name)
-    shape, f, s, pads, d, g, n_C = CASES[k]
-    A, W, b = case_arrays(CASES[k], k)
-    G = np.random.default_rng(200 + k).standard_normal(conv_ref(A, W, b, s, pads, d, g).shape)
-
-    def cost():
-        return float(np.sum(G * conv2d(A, W, b, stride=s, pad=pads, dilation=d, groups=g)))
-
-    dA, dW, db = conv2d_backward(G, A, W, stride=s, pad=pads, dilation=d, groups=g)
-    for analytic, x in ((dA, A), (dW, W), (db, b)):
-        numeric = numerical_gradient(cost, x)
-        # J is linear in each argument: differences are exact up to rounding.
-        np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-7)
-
-
 POOL_CASES = [  # (A shape, f, stride, pads, ceil_mode)
     ((2, 6, 6, 3), 2, 2, (0, 0, 0, 0), False),
     ((1, 7, 5, 2), 3, 2, (1, 1, 1, 1), False),
@@ -427,7 +375,6 @@ def test_numpy_and_numba_paths_agree_also_when_split_into_blocks(monkeypatch, gr
     A = rng.standard_normal((3, 17, 13, 8))
     W = rng.standard_normal((3, 3, 8 // groups, 16))
     b = rng.standard_normal(16)
-    dZ = rng.standard_normal((3, 9, 6, 16))
     results = []
     for name in PATHS:
         force_path(monkeypatch, name)
@@ -435,10 +382,9 @@ def test_numpy_and_numba_paths_agree_also_when_split_into_blocks(monkeypatch, gr
         for block in (1 << 22, 2 * 6 * 72, 1):
             monkeypatch.setattr(conv_mod, "BLOCK_ELEMENTS", block)
             args = dict(stride=2, pad=(1, 2, 0, 1), dilation=1, groups=groups)
-            results.append((conv2d(A, W, b, **args), *conv2d_backward(dZ, A, W, **args)))
+            results.append(conv2d(A, W, b, **args))
     for other in results[1:]:
-        for x, y in zip(results[0], other):
-            np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(results[0], other, rtol=1e-12, atol=1e-12)
 
 
 def test_numba_path_is_chosen_by_size(monkeypatch):
@@ -484,8 +430,6 @@ def test_single_example_and_course_bias_shape(path):
     Z = conv2d(A, W, b, pad=1)
     assert Z.shape == (6, 5, 2) and Z.dtype == np.float64
     np.testing.assert_allclose(Z, conv2d(A[None], W, b.reshape(2), pad=1)[0], rtol=0, atol=0)
-    dA, dW, db = conv2d_backward(np.ones_like(Z), A, W, pad=1)
-    assert dA.shape == A.shape and dW.shape == W.shape and db.shape == (2,)
     assert pool2d(A, 2).shape == (3, 2, 3)
 
 
@@ -500,8 +444,6 @@ def test_integer_and_float32_inputs_give_float64(path):
 def test_empty_batch():
     Z = conv2d(np.zeros((0, 5, 5, 2)), np.ones((3, 3, 2, 4)))
     assert Z.shape == (0, 3, 3, 4)
-    dA, dW, db = conv2d_backward(Z, np.zeros((0, 5, 5, 2)), np.ones((3, 3, 2, 4)))
-    assert dA.shape == (0, 5, 5, 2) and not dW.any() and not db.any()
     assert pool2d(np.zeros((0, 4, 4, 3)), 2).shape == (0, 2, 2, 3)
 
 
@@ -536,8 +478,6 @@ def test_dense_is_a_times_w_transposed_plus_b():
     (lambda: conv2d(np.zeros((1, 5, 5, 1)), np.zeros((3, 3, 1, 1)), pad="full"), "'valid' or 'same'"),
     (lambda: conv2d(np.zeros((1, 5, 5, 1)), np.zeros((3, 3, 1, 1)), pad=-1), "padding must be >= 0"),
     (lambda: conv2d(np.zeros((1, 5, 5, 1)), np.zeros((3, 3, 1, 1)), pad=(1, 1, 1, -1)), "ints >= 0"),
-    (lambda: conv2d_backward(np.zeros((1, 2, 3, 1)), np.zeros((1, 5, 5, 1)), np.zeros((3, 3, 1, 1))),
-     r"dZ: expected the shape of Z, \(1, 3, 3, 1\)"),
     (lambda: pool2d(np.zeros((1, 4, 4, 1)), 2, mode="min"), "unknown pooling mode"),
     (lambda: pool2d(np.zeros((1, 4, 4, 1)), 2, pad=2), "smaller than the 2x2 window"),
     (lambda: pool2d(np.zeros((1, 4, 4, 1)), 5), "does not fit"),
@@ -563,9 +503,9 @@ def run_python(code: str, env=None) -> str:
 def test_small_convolutions_do_not_import_numba():
     out = run_python(
         "import sys, numpy as np\n"
-        "from dltool.core.conv import conv2d, conv2d_backward, pool2d, dense\n"
+        "from dltool.core.conv import conv2d, pool2d, dense\n"
         "A = np.ones((1, 8, 8, 3)); W = np.ones((3, 3, 3, 4))\n"
-        "Z = conv2d(A, W, pad='same'); conv2d_backward(Z, A, W, pad='same'); pool2d(A, 2)\n"
+        "Z = conv2d(A, W, pad='same'); pool2d(A, 2)\n"
         "conv2d(A, np.ones((3, 3, 1, 3)), groups=3); dense(np.ones((2, 3)), np.ones((4, 3)))\n"
         "print('numba' in sys.modules)\n")
     assert out.split() == ["False"]
@@ -579,13 +519,13 @@ KERNEL_JOB = (
     "rng = np.random.default_rng(0)\n"
     "A = rng.standard_normal((2, 20, 18, 6)); Wd = rng.standard_normal((3, 3, 1, 12))\n"
     "W = rng.standard_normal((3, 3, 6, 8))\n"
-    "Z = cv.conv2d(A, W, pad='same', stride=2); r = cv.conv2d_backward(Z, A, W, pad='same', stride=2)\n"
-    "D = cv.conv2d(A, Wd, groups=6, dilation=2); q = cv.conv2d_backward(D, A, Wd, groups=6, dilation=2)\n"
+    "Z = cv.conv2d(A, W, pad='same', stride=2)\n"
+    "D = cv.conv2d(A, Wd, groups=6, dilation=2)\n"
     "P = cv.pool2d(A, 3, 2, 1, 'avg', True)\n"
     "kernels = [k for k in vars(ck).values() if hasattr(k, 'stats')]\n"
     "misses = sum(sum(k.stats.cache_misses.values()) for k in kernels)\n"
     "used = sorted(k.__name__ for k in kernels if k.signatures)\n"
-    "print(json.dumps([misses, used] + [float(np.sum(x * x)).hex() for x in (Z, *r, D, *q, P)]))\n"
+    "print(json.dumps([misses, used] + [float(np.sum(x * x)).hex() for x in (Z, D, P)]))\n"
 )
 
 
@@ -593,8 +533,7 @@ def test_numba_kernels_are_cached_and_do_not_depend_on_the_thread_count():
     first = json.loads(run_python(KERNEL_JOB).strip().splitlines()[-1])  # compiles (or loads) and caches
     second = json.loads(run_python(KERNEL_JOB).strip().splitlines()[-1])
     assert second[0] == 0, "the second process recompiled a kernel instead of loading the cache"
-    assert second[1] == ["col2im", "direct_dA_parallel", "direct_dW_parallel", "direct_parallel", "im2col",
-                         "pool_parallel"]
+    assert second[1] == ["direct_parallel", "im2col", "pool_parallel"]
     single = json.loads(run_python(KERNEL_JOB, env={"NUMBA_NUM_THREADS": "1"}).strip().splitlines()[-1])
     assert single[0] == 0
     assert first[2:] == second[2:] == single[2:]

@@ -726,7 +726,7 @@ def test_user_function_sees_the_data_it_was_given(example):
 
     gradcheck.check_function(fn, params, data, sample=1)
     assert all(d is data for d in seen)
-    assert len(seen) == 1 + 2 * 6  # one analytic call, two per checked coordinate
+    assert len(seen) == 2 + 2 * 6  # the analytic call and the determinism check, two per checked coordinate
 
 
 def test_check_function_sample_and_fast(example):
@@ -782,3 +782,45 @@ def test_broken_sample_blocks():
     assert block(report, "b1").rel_diff == pytest.approx(3 / 5, rel=1e-5)
     assert worst_block(report).name == "b1"
     assert block(report, "W1").rel_diff < 1e-5 and block(report, "b2").rel_diff < 1e-5
+
+
+# ---------------------------------------------------------------- a cost that is not deterministic
+
+
+def test_non_deterministic_cost_is_refused_before_checking():
+    """Dropout inside the cost (a new mask each call): the first two evaluations differ, and the
+    check stops there with an InputError naming the cause, after exactly two calls."""
+    from dltool.core.gradcheck import check_function
+    from dltool.errors import InputError
+
+    rng = np.random.default_rng(0)
+    calls = []
+
+    def noisy(params):
+        calls.append(1)
+        mask = rng.random(params["W1"].shape) < 0.8
+        W = params["W1"] * mask / 0.8
+        return 0.5 * float(np.sum(W ** 2)), {"dW1": W * mask / 0.8}
+
+    with pytest.raises(InputError, match=r"the cost is not deterministic: two evaluations at the same parameters "
+                                         r"gave .* turn dropout off \(keep_prob = 1"):
+        check_function(noisy, {"W1": np.ones((3, 4))})
+    assert len(calls) == 2
+
+
+def test_last_bit_differences_are_not_non_determinism():
+    """A cost whose second evaluation differs in its last bits (as a multi-threaded sum may) is
+    still checked, and passes."""
+    from dltool.core.gradcheck import NONDETERMINISM_RTOL, check_function
+
+    calls = []
+
+    def fn(params):
+        w = params["w"]
+        calls.append(1)
+        wobble = 1.0 + 4e-16 if len(calls) == 2 else 1.0
+        return 0.5 * float(w @ w) * wobble, {"dw": w.copy()}
+
+    assert 4e-16 < NONDETERMINISM_RTOL
+    report = check_function(fn, {"w": np.arange(1.0, 4.0)})
+    assert report.rel_diff < 1e-7 and len(calls) == 2 + 2 * 3

@@ -51,9 +51,17 @@ def test_aliases_follow_torch_and_keras_names():
     assert init.resolve_method("he_uniform", None) == ("he", "uniform")
     assert init.resolve_method("xavier_normal", None) == ("glorot", "normal")  # torch's xavier is glorot
     assert init.resolve_method("lecun_normal", None) == ("lecun", "truncated")  # Keras draws it truncated
+    # Keras's names mean Keras's semantics: HeNormal and GlorotNormal draw a truncated normal too ...
+    assert init.resolve_method("he_normal", None) == ("he", "truncated")
+    assert init.resolve_method("glorot_normal", None) == ("glorot", "truncated")
+    # ... while torch's kaiming_normal_ and xavier_normal_ draw a plain one
+    assert init.resolve_method("kaiming_normal", None) == ("he", "normal")
     assert init.resolve_method("xavier", None) == ("xavier", "normal")  # the course's
-    with pytest.raises(InputError, match="he with a uniform"):
+    with pytest.raises(InputError, match=r"he with a uniform distribution \(as Keras draws it\)"):
         init.resolve_method("he_uniform", "normal")
+    with pytest.raises(InputError, match=r"he_normal is he with a truncated distribution \(as Keras draws it\); "
+                                          "drop --distribution"):
+        init.resolve_method("he_normal", "normal")
     with pytest.raises(InputError, match="unknown method"):
         init.resolve_method("orthogonal", None)
 
@@ -118,3 +126,17 @@ def test_probe_rows_report_every_layer():
     rows = init.probe(params, "tanh", samples=64)
     assert [r["layer"] for r in rows] == [1, 2, 3] and [r["units"] for r in rows] == [8, 6, 1]
     assert all(set(r) == {"layer", "units", "act_mean", "act_std", "grad_std"} for r in rows)
+
+
+def test_keras_he_normal_is_truncated_like_keras():
+    """Keras's HeNormal: a normal of std sqrt(2 / fan_in) / 0.8796 truncated at 2 of those standard
+    deviations, so the weights keep the std sqrt(2 / fan_in) and never exceed 2.27 of it."""
+    params, rows = init.initialize(init.dense_shapes([1000, 1000]), "he_normal", seed=0)
+    W = params["W1"]
+    target = math.sqrt(2 / 1000)
+    assert rows[0][2] == target
+    assert abs(W.std() / target - 1) < 0.01
+    assert np.abs(W).max() / W.std() <= 2.3
+    assert np.abs(W).max() <= 2 * target / init.TRUNCATED_STD
+    torch = init.initialize(init.dense_shapes([1000, 1000]), "kaiming_normal", seed=0)[0]["W1"]
+    assert np.abs(torch).max() / torch.std() > 4  # a plain normal's tails

@@ -267,6 +267,54 @@ def test_float32_agrees_with_float64():
     assert np.abs(g32 - g64).max() <= 1e-3 * np.abs(g64).max()
 
 
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+def test_the_objective_never_writes_into_the_callers_image(precision):
+    # A channel-first array seen as (H, W, 3): its transpose back is contiguous float64, which
+    # numpy does not copy; centring it in place used to subtract 0.5 from the caller's pixels.
+    rng = np.random.default_rng(10)
+    bank = small_bank()
+    channels = rng.uniform(0, 1, (3, 16, 16))
+    view = channels.transpose(1, 2, 0)
+    before = channels.copy()
+    targets = tx.style_targets(rng.uniform(0, 1, (16, 16, 3)), bank, "circular")
+    objective = tx.Objective((16, 16), targets, bank, precision=precision)
+    J, g = objective(view)
+    np.testing.assert_array_equal(channels, before)
+    assert (J, g.tolist()) == (objective(np.ascontiguousarray(view))[0], objective(view)[1].tolist())
+    tx.features(view, bank)
+    tx.style_targets(view, bank, "circular", precision)
+    np.testing.assert_array_equal(channels, before)
+
+
+def test_threads_are_the_callers_and_give_the_same_numbers():
+    rng = np.random.default_rng(11)
+    bank = tx.random_bank((3, 5, 9), per_size=20, seed=2)  # 60 filters: several blocks per thread
+    style, x = rng.uniform(0, 1, (24, 24, 3)), rng.uniform(0, 1, (24, 24, 3))
+    targets = tx.style_targets(style, bank, "circular")
+    serial = tx.Objective((24, 24), targets, bank, precision="float64")(x)
+    with tx.workers(2) as pool:
+        assert pool is not None
+        shared = tx.Objective((24, 24), targets, bank, precision="float64", executor=pool)(x)
+        assert tx.style_targets(style, bank, "circular", executor=pool)[0].tolist() == targets[0].tolist()
+    assert pool._shutdown  # closed by the with block that made it
+    assert shared[0] == pytest.approx(serial[0], rel=1e-12)
+    np.testing.assert_allclose(shared[1], serial[1], rtol=0, atol=1e-12 * np.abs(serial[1]).max())
+    with tx.workers(1) as none:
+        assert none is None  # one thread: no pool to start
+
+
+def test_no_module_level_threads_or_ctypes():
+    import pathlib
+    import threading
+
+    package = pathlib.Path(tx.__file__).resolve().parents[2]
+    sources = "\n".join(p.read_text() for p in package.rglob("*.py"))
+    assert "ctypes" not in sources and "/proc/self/maps" not in sources
+    before = {t.name for t in threading.enumerate()}
+    image, _ = tx.synthesize(periodic_texture(np.random.default_rng(12), 16, 16), 16, small_bank(), iterations=2)
+    assert not [t for t in threading.enumerate() if t.name.startswith("dltool-texture") and t.name not in before]
+
+
 def test_blend_targets():
     a = [np.eye(2), np.ones((3, 3))]
     b = [3 * np.eye(2), np.zeros((3, 3))]

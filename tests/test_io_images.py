@@ -6,6 +6,7 @@ other image is built in tmp_path with exactly known pixels, in the mode under te
 
 import io
 import pathlib
+import re
 import struct
 import subprocess
 import sys
@@ -482,8 +483,7 @@ def test_huge_dimensions_in_a_tiny_file_are_refused(tmp_path):
     path = tmp_path / "bomb.png"
     path.write_bytes(png_bytes(100_000, 100_000, 8, 2))
     assert error(path) == (f"{path}: image is 10,000,000,000 pixels, over the limit of {MAX_PIXELS:,} "
-                           "pixels (a guard against decompression bombs) - downscale it first: a texture "
-                           "needs no more than a few hundred pixels a side")
+                           "pixels (a guard against decompression bombs) - downscale it first")
 
 
 def test_images_over_the_limit_are_refused_before_decoding(tmp_path, monkeypatch):
@@ -495,17 +495,27 @@ def test_images_over_the_limit_are_refused_before_decoding(tmp_path, monkeypatch
     monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
     path = SAMPLES / "textures" / "weave.png"
     assert error(path) == (f"{path}: image is 256x256 pixels, over the limit of 65,535 pixels (a guard "
-                           "against decompression bombs) - downscale it first: a texture needs no more "
-                           "than a few hundred pixels a side")
+                           "against decompression bombs) - downscale it first")
     monkeypatch.undo()
     monkeypatch.setattr(images, "MAX_PIXELS", 256 * 256)  # at the limit: read
     assert load_image(str(path)).pixels.shape == (256, 256, 3)
 
 
-def test_the_limit_is_the_image_folders_limit():
-    from dltool.io.datasets import MAX_IMAGE_PIXELS
+def test_one_pixel_limit_and_pillows_own_setting_left_alone(tmp_path):
+    # Every reader goes through this module's MAX_PIXELS; no module assigns pillow's global.
+    from PIL import Image
 
-    assert MAX_PIXELS == MAX_IMAGE_PIXELS
+    from dltool.io.draw import draw_detections
+
+    package = ROOT / "dltool"
+    sources = {p: p.read_text() for p in package.rglob("*.py")}
+    assert not [p for p, text in sources.items() if re.search(r"MAX_IMAGE_PIXELS\s*=", text)]
+    assert [p.name for p, text in sources.items() if re.search(r"^MAX_PIXELS\s*=", text, re.M)] == ["images.py"]
+    before = Image.MAX_IMAGE_PIXELS
+    load_image(str(SAMPLES / "textures" / "weave.png"), 16)
+    draw_detections(str(SAMPLES / "street.png"), str(tmp_path / "drawn.png"), np.zeros((0, 4)), [], [],
+                    np.zeros((0, 4)))
+    assert Image.MAX_IMAGE_PIXELS == before
 
 
 def test_importing_the_module_does_not_import_pillow():

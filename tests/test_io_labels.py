@@ -261,7 +261,7 @@ def test_yolo_missing_image_names_label_file_and_where_it_looked(tmp_path):
     write(tmp_path, {"labels/train/a.txt": "0 0.5 0.5 0.5 0.5\n"})
     message = error(tmp_path / "labels")
     label = os.path.join(str(tmp_path), "labels", "train", "a.txt")
-    looked = os.path.join(str(tmp_path), "images", "train", "a.{jpg,jpeg,png,bmp,tif,tiff,webp}")
+    looked = os.path.join(str(tmp_path), "images", "train", "a.{jpg,jpeg,png,bmp,gif,tif,tiff,webp}")
     assert message.startswith(f"{label}: no image for this label file"), message
     assert looked in message
     assert "--img-size N --assume-square" in message

@@ -26,6 +26,7 @@ COMMANDS = {
     "gram-style": "dltool.cli.gram_style",
     "init": "dltool.cli.init",
     "iou": "dltool.cli.iou",
+    "map": "dltool.cli.map",
     "nms": "dltool.cli.nms",
     "predict": "dltool.cli.predict",
     "train-logreg": "dltool.cli.train_logreg",
@@ -109,7 +110,7 @@ def sigterm_as_exception():
 
 
 class DltoolGroup(click.Group):
-    """Lazy subcommands, plus the mapping from outcomes to exit codes (SPEC §2)."""
+    """Lazy subcommands, plus the mapping from outcomes to exit codes (docs/SPEC.md §2)."""
 
     def list_commands(self, ctx):
         return sorted(COMMANDS)
@@ -144,6 +145,12 @@ class DltoolGroup(click.Group):
                 click.echo(e.user_traceback.rstrip("\n"), err=True)
             click.echo(f"Error: {e}", err=True)
             code = e.exit_code
+        except click.UsageError as e:
+            # One line, as every other error (SPEC: errors), with the way to the help instead of
+            # click's two lines of usage before it.
+            where = f" - see '{e.ctx.command_path} --help'" if e.ctx is not None else ""
+            click.echo(f"Error: {e.format_message().rstrip('.')}{where}", err=True)
+            code = ExitCode.BAD_INPUT
         except click.ClickException as e:
             e.show()
             # click's plain ClickException exits 1, which means "a check failed" here.

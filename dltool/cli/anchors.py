@@ -5,12 +5,12 @@ import sys
 
 import click
 
-from dltool.cli.options import quiet_option
+from dltool.cli.options import SEED, quiet_option
 from dltool.cli.output import note, print_table, resolve_format
 from dltool.cli.progress import progress_bar
 from dltool.core.names import ANCHOR_UPDATES, PRESET_ANCHORS
 from dltool.errors import InputError
-from dltool.io.streams import atomic_output, check_writable
+from dltool.io.streams import atomic_output, check_outputs
 
 FORMATS = ("auto", "table", "csv", "json", "darknet", "yolov5")
 # -o FILE picks its format from the extension when --format is auto.
@@ -43,7 +43,7 @@ PLOT_POINTS = 50_000  # boxes drawn in --plot at most (a seeded sample): more on
 @click.option("--evolve", "generations", type=click.IntRange(min=0), default=0, show_default=True,
               help="Then mutate the anchors this many generations (as YOLOv5 does), keeping only "
                    "mutations that raise the average IoU.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of k-means++ and --evolve.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of k-means++ and --evolve.")
 @click.option("--ratio-threshold", type=click.FloatRange(min=1, min_open=True), default=4.0, show_default=True,
               help="YOLOv5's anchor-matching ratio test, used for best-possible recall.")
 @click.option("--compare", default=None, metavar="ANCHORS",
@@ -80,9 +80,7 @@ def command(labels, clusters, img_size, assume_square, min_size, input_format, r
     fmt = _output_format(output_format, output)
     # Refuse unusable output targets before any work, so that a run failing on one never
     # leaves the other written.
-    for target in (output, plot):
-        if target:
-            check_writable(target)
+    check_outputs([output, plot], [labels])
     if plot:
         from dltool.io.plot import require_png
 

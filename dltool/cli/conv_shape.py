@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from dltool.cli.options import quiet_option
+from dltool.cli.options import max_memory_option, quiet_option
 from dltool.cli.output import note, print_table, resolve_format
 from dltool.core.convshape import DTYPES
 from dltool.core.presets import PRESETS
@@ -41,10 +41,11 @@ def load_spec(spec: str):
 @click.option("--run", is_flag=True,
               help="Build random weights and push a random input through numba conv / pool / fc kernels: "
                    "confirms every shape and times every layer.")
+@max_memory_option
 @click.option("--format", "output_format", type=click.Choice(["auto", "table", "csv", "json"]), default="auto",
               show_default=True, help="auto: a table on a terminal, else CSV (one row per layer).")
 @quiet_option
-def command(spec, preset, list_presets, explain, batch, dtype, run, output_format, quiet):
+def command(spec, preset, list_presets, explain, batch, dtype, run, max_memory, output_format, quiet):
     """Output shape, parameters, multiply-adds and receptive field of every layer of a conv net.
 
     The course's arithmetic: n_out = floor((n + 2p - f)/s) + 1 ('same' padding with stride > 1 by
@@ -79,7 +80,13 @@ def command(spec, preset, list_presets, explain, batch, dtype, run, output_forma
               "parameter_bytes": summary.param_bytes(dtype)}
     timings = None
     if run:
-        from dltool.core.convrun import run_network
+        from dltool.core.convrun import RUN_DTYPE, run_network
+        from dltool.core.memory import check_memory
+
+        # Every activation and weight at once, in the run's float64: an upper bound, as the
+        # run keeps only a few activations alive at a time.
+        check_memory(summary.activation_bytes(1, RUN_DTYPE) + summary.param_bytes(RUN_DTYPE),
+                     "--run of this network", max_memory)
 
         timings = run_network(network, summary, seed=0)
         note(quiet, f"conv-shape: --run pushed a random input through "

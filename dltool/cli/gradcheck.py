@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from dltool.cli.options import parse_sizes, quiet_option
+from dltool.cli.options import SEED, parse_sizes, quiet_option
 from dltool.cli.output import note, print_table, resolve_format
 from dltool.cli.progress import progress_bar
 from dltool.core.names import ACTIVATIONS
@@ -47,7 +47,7 @@ DATA_FORMATS = ("auto", "csv", "npz", "images")  # dltool.io.datasets.DATA_FORMA
                    "two-sided difference along v), for large parameter counts.  [default: off]")
 @click.option("--fail-above", type=click.FloatRange(min=0), default=1e-5, show_default=True,
               help="Exit 1 when the overall or any block's relative difference is above this.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed of the random batch, initialization and sampled coordinates.")
 @click.option("--format", "output_format", type=click.Choice(["auto", "table", "json"]), default="auto",
               show_default=True, help="auto: a table on a terminal, else JSON.")
@@ -56,11 +56,15 @@ def command(function, model, layers, activation, l2, params_file, data, label_co
             fast, fail_above, seed, output_format, quiet):
     """Check gradients: two-sided numerical differences against the analytic gradient.
 
+    Course: C2W1 "Gradient checking" (and its "Gradient checking implementation notes").
+
     Relative difference ||g_num - g|| / (||g_num|| + ||g||), per parameter block and overall:
     ok < 1e-7 <= check < 1e-5 <= suspicious < 1e-3 <= bug. Exit 1 above --fail-above.
 
     Built-in networks (--model) use the course's equations; a FUNCTION is your own Python
     `f(params)` or `f(params, data)` returning (cost, grads) with grads keyed dW1, db1, ...
+    Its cost is evaluated twice first: a cost that changes at the same parameters (dropout,
+    sampling) exits 2 - the course checks with dropout off (keep_prob = 1).
 
     \b
     Examples:
@@ -160,7 +164,11 @@ def _check_function(gradcheck, function, params_file, data, epsilon, sample, fas
     fn = load_function(function)
     params = read_params(params_file)
     arrays = read_arrays(data) if data else None
-    report = gradcheck.check_function(fn, params, arrays, epsilon, sample, fast, seed, progress, call=call_user)
+    try:
+        report = gradcheck.check_function(fn, params, arrays, epsilon, sample, fast, seed, progress,
+                                          call=call_user)
+    except InputError as e:  # what the function returned was wrong: say which function
+        raise (e if e.where else e.located(function)) from None
     return report, function
 
 

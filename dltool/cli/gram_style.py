@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from dltool.cli.options import quiet_option
+from dltool.cli.options import SEED, quiet_option
 from dltool.cli.output import note, print_table, resolve_format
 from dltool.cli.progress import progress_bar
 from dltool.errors import InputError
@@ -13,7 +13,7 @@ from dltool.io.tabular import write_delimited, write_json
 
 # Registries live in numpy-importing modules; their names are repeated here only as click
 # choices, and a test checks that they equal dltool.core.gram / dltool.core.texture's.
-STYLE_NORM_NAMES = ("course", "pytorch", "pystiche")
+STYLE_NORM_NAMES = ("course", "pytorch", "pystiche", "notes")
 CONTENT_NORM_NAMES = ("assignment", "lecture", "mean")
 FEATURE_NAMES = ("random", "bank", "rgb")
 
@@ -30,7 +30,8 @@ FEATURE_NAMES = ("random", "bank", "rgb")
               help="lambda[l] per layer of an .npz.  [default: equal, 1/L each]")
 @click.option("--style-norm", type=click.Choice(STYLE_NORM_NAMES), default="course", show_default=True,
               help="course: 1/(2 n_H n_W n_C)^2 ||G_S - G_G||^2; pytorch: the PyTorch tutorial's (Gram / "
-                   "(n_C n_H n_W), mean square); pystiche: Gram / (n_H n_W), mean square.")
+                   "(n_C n_H n_W), mean square); pystiche: Gram / (n_H n_W), mean square; notes: "
+                   "||G_S - G_G||^2 with no factor, as the course notes write it.")
 @click.option("--content-norm", type=click.Choice(CONTENT_NORM_NAMES), default="assignment", show_default=True,
               help="assignment: 1/(4 n_H n_W n_C) ||a_C - a_G||^2; lecture: 1/2 ||.||^2; mean: the peers' mean square.")
 @click.option("--alpha", type=float, default=10.0, show_default=True, help="Weight of the content cost in J.")
@@ -67,7 +68,7 @@ FEATURE_NAMES = ("random", "bank", "rgb")
               help="With --synthesize: keep the content (or first style) image's colour statistics.")
 @click.option("--save-every", type=click.IntRange(min=1), default=None,
               help="With --synthesize: also write OUT-<step>.png every N steps.  [default: never]")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random filters and the noise.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the random filters and the noise.")
 @click.option("-o", "--output", default=None, metavar="FILE",
               help="--synthesize: the image (.png); otherwise the Gram matrices (.npz).  [default: none]")
 @click.option("--plot", default=None, metavar="PNG", help="Draw the Gram matrices as heatmaps.  [default: none]")

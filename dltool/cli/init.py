@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from dltool.cli.options import parse_sizes, quiet_option
+from dltool.cli.options import SEED, parse_sizes, quiet_option
 from dltool.cli.output import note, print_table, resolve_format
 from dltool.core.names import ACTIVATIONS, DISTRIBUTIONS, GAINS, INIT_ALIASES, INIT_METHODS
 from dltool.errors import InputError
@@ -13,6 +13,7 @@ from dltool.io.streams import check_writable
 from dltool.io.tabular import write_json
 
 METHOD_HELP = "; ".join(f"{k}: {v[1]}" for k, v in INIT_METHODS.items())
+ALIAS_HELP = "; ".join(f"{k} ({lib}): {base} {dist}" for k, (base, dist, lib) in INIT_ALIASES.items())
 
 
 @click.command("init")
@@ -22,15 +23,16 @@ METHOD_HELP = "; ".join(f"{k}: {v[1]}" for k, v in INIT_METHODS.items())
               help="A conv-shape layer spec (or preset name): conv and fc layers get weights, fan-in "
                    "f*f*n_C_prev.  [default: none]")
 @click.option("--method", type=click.Choice(list(INIT_METHODS) + list(INIT_ALIASES)), default="he",
-              show_default=True, help=METHOD_HELP + ". Aliases follow torch / Keras names (xavier_normal "
-                                                    "is torch's, i.e. glorot).")
+              show_default=True,
+              help=METHOD_HELP + ". Aliases mean what their library means (xavier_normal is torch's, i.e. glorot): "
+                   + ALIAS_HELP + ".")
 @click.option("--distribution", type=click.Choice(list(DISTRIBUTIONS)), default=None,
               help="; ".join(f"{k}: {v}" for k, v in DISTRIBUTIONS.items()) + ".  [default: normal, or the alias's]")
 @click.option("--scale", type=float, default=0.01, show_default=True, help="The std of --method random.")
 @click.option("--gain", default=None, metavar="G|NAME",
               help=f"Multiply the std by G, or torch's calculate_gain of {', '.join(GAINS)}.  "
                    "[default: the method's: sqrt(2) for he, 1 otherwise]")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the weights and the probe batch.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the weights and the probe batch.")
 @click.option("-o", "--output", default=None, metavar="PARAMS.npz",
               help="Write W1, b1, ... here, atomically.  [default: not saved]")
 @click.option("--probe", is_flag=True,
@@ -50,10 +52,14 @@ def command(layers, spec, method, distribution, scale, gain, seed, output, probe
             output_format, quiet):
     """Initialize weights the course's way; --probe shows vanishing and exploding activations.
 
+    Course: C2W1 "Weight initialization for deep networks" (and C1W3 "Random initialization").
+
     Writes W1, b1, ... in the course's shapes (W[l] (n[l], n[l-1]); conv W (f, f, n_C_prev, n_C);
     biases zero (n[l], 1)), usable by `dltool gradcheck --params` and by numpy. Note the naming
     trap: the course's "Xavier" sqrt(1/n[l-1]) is Keras's lecun_normal; torch's and Keras's
-    xavier/glorot is sqrt(2/(n_in + n_out)). --method xavier follows the course.
+    xavier/glorot is sqrt(2/(n_in + n_out)). --method xavier follows the course. Keras's names
+    (he_normal, glorot_normal, lecun_normal) draw Keras's truncated normal; torch's
+    (kaiming_normal, xavier_normal) a plain normal.
 
     \b
     Examples:

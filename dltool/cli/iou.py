@@ -8,8 +8,8 @@ from dltool.cli.options import box_format_option, input_format_option, output_fo
 from dltool.cli.output import emit_rows, note, print_table, resolve_format
 from dltool.core.names import IOU_METRICS
 from dltool.errors import InputError
-from dltool.io.streams import atomic_output
-from dltool.io.tabular import ROW_FORMATS, format_from_extension, write_delimited, write_json
+from dltool.io.streams import atomic_output, check_outputs
+from dltool.io.tabular import ROW_FORMATS, NumberColumns, format_from_extension, write_delimited, write_json
 
 TABLE_COLUMNS = 12  # a terminal table shows this many B columns at most
 MAX_MATRIX = 500_000_000  # 4 GB of float64: beyond this the dense matrix is the wrong tool
@@ -60,6 +60,7 @@ def command(boxes_a, boxes_b, metric, paired, min_iou, output, box_format, input
         raise InputError("--paired and --min-iou do not combine: pick one output form")
     if boxes_b is not None and boxes_a == "-" and boxes_b == "-":
         raise InputError("standard input can be read once: give at most one of A and B as '-'")
+    check_outputs([output], [boxes_a, boxes_b])
     a = read_boxes(boxes_a, box_format, input_format)
     b = a if boxes_b is None else read_boxes(boxes_b, box_format, input_format)
     image_a, image_b = label_codes(a.images, b.images) if a.images is not None and b.images is not None \
@@ -94,7 +95,7 @@ def command(boxes_a, boxes_b, metric, paired, min_iou, output, box_format, input
         _save_npy(output, values if paired else np.column_stack([rows_a, rows_b, values]))
         return
     columns = ["a", "b", metric]
-    rows = list(zip(rows_a.tolist(), rows_b.tolist(), values.tolist()))
+    rows = NumberColumns(rows_a, rows_b, values)
     emit_rows(output_format, output, columns, rows,
               lambda: [{"a": i, "b": j, metric: v} for i, j, v in rows],
               title=f"{metric}: {a.name} x {b.name}")

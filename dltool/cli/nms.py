@@ -1,5 +1,6 @@
 """``dltool nms``: greedy non-max suppression (and Soft-NMS) on a detections file."""
 
+import math
 import os
 import sys
 
@@ -9,7 +10,11 @@ from dltool.cli.options import box_format_option, input_format_option, output_fo
 from dltool.cli.output import emit_rows, note, resolve_format
 from dltool.core.names import NMS_METHODS
 from dltool.errors import InputError
+from dltool.io.streams import check_outputs
 from dltool.io.tabular import write_json
+
+#: The course's score cut (C4W3 "Non-max suppression": "discard all boxes with p_c <= 0.6").
+COURSE_SCORE_THRESHOLD = 0.6
 
 
 @click.command("nms")
@@ -27,6 +32,11 @@ from dltool.io.tabular import write_json
               help="; ".join(f"{k}: {v}" for k, v in NMS_METHODS.items()) + ".")
 @click.option("--sigma", type=click.FloatRange(min=0, min_open=True), default=0.5, show_default=True,
               help="Width of the gaussian Soft-NMS decay.")
+@click.option("--course", is_flag=True,
+              help="The course's rules (C4W3 'Non-max suppression'): discard boxes with p_c <= 0.6 (or "
+                   "--score-threshold) and keep a box only if its IoU with every kept box is < --iou-threshold, "
+                   "i.e. suppress at IoU >= 0.5, where the default (torchvision's) suppresses at IoU > 0.5 "
+                   "and drops no score.  [default: torchvision's rules]")
 @click.option("--indices", is_flag=True, help="Print only the kept row numbers (0-based, in score order).")
 @click.option("--draw", "draw_image", metavar="IMAGE", default=None,
               help="Draw the kept boxes (and, faintly, the suppressed ones) on IMAGE; needs -o out.png.")
@@ -39,7 +49,7 @@ from dltool.io.tabular import write_json
 @input_format_option
 @output_format_option(machine="CSV, or JSON for COCO input")
 @quiet_option
-def command(detections, iou_threshold, score_threshold, class_agnostic, max_detections, method, sigma,
+def command(detections, iou_threshold, score_threshold, class_agnostic, max_detections, method, sigma, course,
             indices, draw_image, image_id, output, box_format, input_format, output_format, quiet):
     """Greedy non-max suppression with torchvision's rules, per class and per image.
 
@@ -47,12 +57,15 @@ def command(detections, iou_threshold, score_threshold, class_agnostic, max_dete
     dropped when its IoU with an already kept box is > --iou-threshold. Boxes of different
     classes (a 'class' column) or images (an 'image' column) never suppress each other.
     Output: the kept rows, highest score first, with every column kept; COCO JSON stays COCO.
+    Course: C4W3 "Non-max suppression"; --course applies the course's rules: drop
+    p_c <= 0.6, suppress at IoU >= 0.5.
 
     \b
     Examples:
       dltool nms samples/detections.csv
       dltool nms samples/detections.json --score-threshold 0.3 > kept.json
       dltool nms samples/detections.csv --class-agnostic --indices
+      dltool nms samples/detections.csv --course
       dltool nms samples/detections.csv --method gaussian --format json
       dltool nms samples/detections.csv --draw samples/street.png -o kept.png
       dltool nms samples/detections.csv | dltool iou - samples/ground_truth.csv --min-iou 0.5
@@ -62,6 +75,18 @@ def command(detections, iou_threshold, score_threshold, class_agnostic, max_dete
 
     if draw_image and not output:
         raise InputError("--draw needs -o FILE.png for the picture")
+    rules = ""
+    if course:
+        if method != "hard":
+            raise InputError("--course is the course's greedy (hard) NMS: drop --method " + method)
+        if iou_threshold <= 0:
+            raise InputError("--course keeps a box when its IoU is < --iou-threshold: 0 would keep only the "
+                             "best box of each class - give a threshold above 0")
+        score_threshold = COURSE_SCORE_THRESHOLD if score_threshold is None else score_threshold
+        rules = f"course rules: IoU >= {iou_threshold:g} suppresses, p_c <= {score_threshold:g} dropped, "
+        # The kernels suppress when IoU > t. The largest float below t turns that into IoU >= t exactly.
+        iou_threshold = math.nextafter(iou_threshold, -math.inf)
+    check_outputs([output], [detections, draw_image])
     boxes = read_boxes(detections, box_format, input_format)
     scores = boxes.require_scores()
     class_codes, = label_codes(None if class_agnostic else boxes.classes)
@@ -73,7 +98,7 @@ def command(detections, iou_threshold, score_threshold, class_agnostic, max_dete
     keep, kept_scores = select_detections(boxes.xyxy, scores, groups, image_codes, iou_threshold,
                                           score_threshold, max_detections, method, sigma)
     scope = " and ".join(s for s, c in (("class", class_codes), ("image", image_codes)) if c is not None)
-    note(quiet, f"nms: kept {len(keep)} of {len(boxes)} boxes ({method}"
+    note(quiet, f"nms: kept {len(keep)} of {len(boxes)} boxes ({method}{', ' + rules.rstrip(', ') if rules else ''}"
                 f"{', per ' + scope if scope else ''}) from {boxes.name}")
     new_scores = kept_scores if method != "hard" else None
 

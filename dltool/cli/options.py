@@ -8,6 +8,17 @@ from dltool.core.names import BOX_FORMATS
 from dltool.io.streams import INPUT_FORMATS
 
 
+#: The type of every --seed: numpy's SeedSequence takes any whole number >= 0, and only those.
+SEED = click.IntRange(min=0)
+
+
+def max_memory_option(f):
+    return click.option(
+        "--max-memory", type=click.FloatRange(min=0, min_open=True), default=None, metavar="GB",
+        help="Refuse a run estimated to need more memory than this many GiB.  "
+             "[default: half the physical memory]")(f)
+
+
 def output_format_option(choices=("auto", "table", "csv", "tsv", "json", "jsonl"), machine="CSV"):
     return click.option(
         "--format", "output_format", type=click.Choice(choices), default="auto", show_default=True,

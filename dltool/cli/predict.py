@@ -23,6 +23,8 @@ DATA_FORMATS = ("auto", "csv", "npz", "images")  # dltool.io.datasets.DATA_FORMA
 def command(model, data, input_format, output, output_format, quiet):
     """Predict classes with a model from `dltool train-logreg`: one row per example.
 
+    Course: C1W2 "Logistic Regression with a Neural Network mindset" (its predict()).
+
     Columns: the predicted class label, then p_<label> for every class (an image folder gets a first
     'path' column). DATA has the training form: a CSV with the same feature columns (the label
     column may be there or not; when it is, the accuracy goes to stderr), an .npz, or an image

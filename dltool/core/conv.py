@@ -1,4 +1,4 @@
-"""2-D convolution, pooling and dense layers in the course's layout (C4W1), with gradients.
+"""2-D convolution, pooling and dense layers in the course's layout (C4W1).
 
 Layout, channels last as the course's ``conv_forward``: activations ``A`` of shape
 (m, n_H, n_W, n_C), or one example (n_H, n_W, n_C); weights ``W`` of shape
@@ -11,19 +11,19 @@ channel c reads input channel c // multiplier, as TensorFlow's DepthwiseConv2D a
 output size ``⌊(n + p_before + p_after − d·(f − 1) − 1) / s⌋ + 1``.
 
 Padding is an int, (p_h, p_w), (top, bottom, left, right), or "valid" / "same" (TensorFlow's
-rule, see :func:`same_padding`: the odd pixel goes after).
+rule, :func:`dltool.core.padding.same_padding`: the odd pixel goes after).
 
 Routes, chosen by size (the ``NUMBA_MIN_*`` constants): small inputs run on numpy alone, and numba
 is not even imported; large ones use the kernels of ``dltool.core.conv_kernels``. Either way a
 dense or grouped convolution is a patch matrix (im2col, built ``BLOCK_ELEMENTS`` entries at a time
-so memory stays bounded) times the reshaped weights on numpy's BLAS, and its gradients are two more
-products and the transpose of im2col; a depthwise one (one input channel per group), for which a
-matrix product would be too thin, runs direct multiply-add loops (numpy: one broadcast
-multiply-add per kernel tap).
+so memory stays bounded) times the reshaped weights on numpy's BLAS; a depthwise one (one input
+channel per group), for which a matrix product would be too thin, runs direct multiply-add loops
+(numpy: one broadcast multiply-add per kernel tap).
 """
 
 import numpy as np
 
+from dltool.core.padding import effective_size, same_padding, window_count
 from dltool.errors import InputError
 
 # Importing numba and loading the cached kernels costs ~0.45 s once per process. Each route waits
@@ -64,17 +64,6 @@ def _pair(value, name: str, minimum: int) -> tuple:
     return int(items[0]), int(items[1])
 
 
-def same_padding(n: int, f: int, s: int = 1, d: int = 1) -> tuple:
-    """TensorFlow's "same" padding along one axis: ``(before, after)``.
-
-    The output has ``ceil(n / s)`` positions; the total padding is
-    ``max((out − 1)·s + d·(f − 1) + 1 − n, 0)``, and an odd pixel goes after (bottom / right).
-    """
-    out = -(-n // s)
-    total = max((out - 1) * s + d * (f - 1) + 1 - n, 0)
-    return total // 2, total - total // 2
-
-
 def resolve_padding(pad, input_hw, kernel_hw, stride=1, dilation=1) -> tuple:
     """Padding as (top, bottom, left, right) from an int, (p_h, p_w), a 4-tuple, "valid" or "same"."""
     (H, Wd), (fh, fw) = input_hw, kernel_hw
@@ -96,19 +85,13 @@ def resolve_padding(pad, input_hw, kernel_hw, stride=1, dilation=1) -> tuple:
 
 
 def output_size(n: int, f: int, s: int = 1, pad=(0, 0), d: int = 1, ceil_mode: bool = False) -> int:
-    """Output positions along one axis: ``⌊(n + p_before + p_after − d·(f − 1) − 1) / s⌋ + 1``.
+    """Output positions along one axis (:func:`dltool.core.padding.window_count`), 0 when the
+    window does not fit: ``⌊(n + p_before + p_after − d·(f − 1) − 1) / s⌋ + 1``.
 
     With ``ceil_mode`` (pooling) the division rounds up, but, as in torch, a last window that
     would start in the bottom / right padding is dropped.
     """
-    before, after = pad
-    span = n + before + after - d * (f - 1) - 1
-    if span < 0:
-        return 0
-    out = (span + (s - 1 if ceil_mode else 0)) // s + 1
-    if ceil_mode and (out - 1) * s >= n + before:
-        out -= 1
-    return out
+    return max(0, window_count(n, f, s, pad[0], pad[1], d, ceil_mode))
 
 
 # ---------------------------------------------------------------- validation
@@ -147,7 +130,7 @@ def _bias(b, n_C: int):
 
 
 def _conv_setup(A, W, stride, pad, dilation, groups, name="A"):
-    """Validated arrays and geometry shared by conv2d and conv2d_backward."""
+    """Validated arrays and geometry of a convolution."""
     A4, single = _activations(A, name)
     Wt = _real_array(W, "W")
     if Wt.ndim != 4:
@@ -170,7 +153,7 @@ def _conv_setup(A, W, stride, pad, dilation, groups, name="A"):
     H_out = output_size(H, fh, sh, (pt, pb), dh)
     W_out = output_size(Wd, fw, sw, (pl, pr), dw)
     if H_out < 1 or W_out < 1:
-        raise InputError(f"the {dh * (fh - 1) + 1}x{dw * (fw - 1) + 1} (dilated) kernel does not fit in the "
+        raise InputError(f"the {effective_size(fh, dh)}x{effective_size(fw, dw)} (dilated) kernel does not fit in the "
                          f"{H + pt + pb}x{Wd + pl + pr} padded input: pad more or use a smaller kernel")
     geo = (fh, fw, sh, sw, dh, dw, pt, pl, g)
     work = m * H_out * W_out * fh * fw * cg * n_C  # multiply-adds
@@ -222,7 +205,7 @@ def _tap_slices(geo, oh0, oh1, W_out, kh, kw):
 
 
 class _Patches:
-    """im2col and its transpose, on numpy (padded copy of the input) or on the numba kernels."""
+    """im2col, on numpy (padded copy of the input) or on the numba kernel."""
 
     def __init__(self, A4, geo, pads_after, out_hw, kernels):
         self.geo, self.out_hw, self.kernels = geo, out_hw, kernels
@@ -235,7 +218,6 @@ class _Patches:
         else:
             self.A = A4
             self.gather = kernels.im2col
-            self.scatter = kernels.col2im
 
     def im2col(self, n0, n1, oh0, oh1, cols):
         H_out, W_out = self.out_hw
@@ -250,21 +232,6 @@ class _Patches:
                 rows, columns = _tap_slices(self.geo, oh0, oh1, W_out, kh, kw)
                 view[:, :, :, :, kh, kw, :] = self.A[n0:n1, rows, columns, :].reshape(
                     n1 - n0, oh1 - oh0, W_out, g, C // g)
-
-    def col2im_add(self, dcols, n0, n1, oh0, oh1, dA):
-        """dA (unpadded for numba, padded for numpy) += the transpose of im2col of the block."""
-        H_out, W_out = self.out_hw
-        if self.kernels is not None:
-            self.scatter(dcols, n0, n1, oh0, oh1, W_out, self.geo, dA)
-            return
-        fh, fw, *_, g = self.geo
-        C = self.shape[3]
-        view = dcols.reshape(n1 - n0, oh1 - oh0, W_out, g, fh, fw, C // g)
-        for kh in range(fh):
-            for kw in range(fw):
-                rows, columns = _tap_slices(self.geo, oh0, oh1, W_out, kh, kw)
-                dA[n0:n1, rows, columns, :] += view[:, :, :, :, kh, kw, :].reshape(n1 - n0, oh1 - oh0, W_out, C)
-
 
 def _weight_blocks(Wt, g):
     """Per group, W[:, :, :, group] as a (f_h·f_w·n_C_prev/g, n_C/g) matrix."""
@@ -300,42 +267,6 @@ def _gemm_forward(A4, Wt, geo, pads_after, out_hw, kernels):
     return Z
 
 
-def _gemm_backward(dZ4, A4, Wt, geo, pads_after, out_hw, kernels):
-    m, H, Wd, C = A4.shape
-    H_out, W_out = out_hw
-    fh, fw, sh, sw, dh, dw, pt, pl, g = geo
-    pb, pr = pads_after
-    n_C = Wt.shape[3]
-    cog = n_C // g
-    patches = _Patches(A4, geo, pads_after, out_hw, kernels)
-    K = patches.K
-    mats = _weight_blocks(Wt, g)
-    dW_blocks = [np.zeros((K, cog)) for _ in range(g)]
-    dA = np.zeros(A4.shape) if kernels is not None else np.zeros((m, H + pt + pb, Wd + pl + pr, C))
-    dZ2 = dZ4.reshape(-1, n_C)
-    buf = dbuf = None
-    for n0, n1, oh0, oh1 in _blocks(m, H_out, W_out * K * g):
-        rows = (n1 - n0) * (oh1 - oh0) * W_out
-        if buf is None:
-            buf, dbuf = np.empty(rows * K * g), np.empty(rows * K * g)
-        cols = buf[:rows * K * g].reshape(rows, K * g)
-        dcols = dbuf[:rows * K * g].reshape(rows, K * g)
-        patches.im2col(n0, n1, oh0, oh1, cols)
-        r0 = (n0 * H_out + oh0) * W_out
-        d = dZ2[r0:r0 + rows]
-        for gi in range(g):
-            dg = d[:, gi * cog:(gi + 1) * cog]
-            dW_blocks[gi] += cols[:, gi * K:(gi + 1) * K].T @ dg
-            np.matmul(dg, mats[gi].T, out=dcols[:, gi * K:(gi + 1) * K])
-        patches.col2im_add(dcols, n0, n1, oh0, oh1, dA)
-    if kernels is None:
-        dA = np.ascontiguousarray(dA[:, pt:pt + H, pl:pl + Wd])
-    dW = np.empty(Wt.shape)
-    for gi in range(g):
-        dW[..., gi * cog:(gi + 1) * cog] = dW_blocks[gi].reshape(fh, fw, C // g, cog)
-    return dA, dW
-
-
 # ---------------------------------------------------------------- depthwise (direct loops)
 
 
@@ -355,24 +286,6 @@ def _numpy_depthwise(A4, Wt, geo, pads_after, out_hw):
     return Z
 
 
-def _numpy_depthwise_backward(dZ4, A4, Wt, geo, pads_after, out_hw):
-    fh, fw, sh, sw, dh, dw, pt, pl, g = geo
-    pb, pr = pads_after
-    H_out, W_out = out_hw
-    m, H, Wd, C = A4.shape
-    mult = Wt.shape[3] // g
-    A_pad = np.pad(A4, ((0, 0), (pt, pb), (pl, pr), (0, 0)))
-    dA = np.zeros(A_pad.shape)
-    dW = np.zeros(Wt.shape)
-    for kh in range(fh):
-        for kw in range(fw):
-            rows, columns = _tap_slices(geo, 0, H_out, W_out, kh, kw)
-            tap = A_pad[:, rows, columns, :]
-            dW[kh, kw, 0] = ((np.repeat(tap, mult, axis=3) if mult > 1 else tap) * dZ4).sum(axis=(0, 1, 2))
-            dA[:, rows, columns, :] += (dZ4 * Wt[kh, kw, 0]).reshape(m, H_out, W_out, C, mult).sum(axis=4)
-    return np.ascontiguousarray(dA[:, pt:pt + H, pl:pl + Wd]), dW
-
-
 def _one_input_per_output(A4, Wt, geo):
     """A depthwise convolution with a channel multiplier is one with multiplier 1 on the input
     with each channel repeated: the direct loops then run over one contiguous channel axis."""
@@ -380,12 +293,6 @@ def _one_input_per_output(A4, Wt, geo):
     if Wt.shape[2] != 1 or n_C == g:
         return A4, geo
     return np.repeat(A4, n_C // g, axis=3), geo[:-1] + (n_C,)
-
-
-def _direct_dW_parts(total_rows: int, w_size: int) -> int:
-    """How many fixed runs of output rows get their own dW buffer (summed by numpy afterwards):
-    enough to keep threads busy, few enough to keep memory small; never from the thread count."""
-    return max(1, min(total_rows, 64, BLOCK_ELEMENTS // max(w_size, 1)))
 
 
 # ---------------------------------------------------------------- public API
@@ -430,53 +337,6 @@ def conv2d(A, W, b=None, stride=1, pad=0, dilation=1, groups=1) -> np.ndarray:
     if bias is not None:
         Z += bias
     return Z[0] if single else Z
-
-
-def conv2d_backward(dZ, A, W, stride=1, pad=0, dilation=1, groups=1) -> tuple:
-    """Gradients of a cost J through ``Z = conv2d(A, W, b, stride, pad, dilation, groups)``.
-
-    Parameters
-    ----------
-    dZ : array_like, ∂J/∂Z, shape of Z
-    A, W, stride, pad, dilation, groups : as given to :func:`conv2d`
-
-    Returns
-    -------
-    dA : ndarray, shape of A, ∂J/∂A (what synthesis by gradient descent on the pixels needs)
-    dW : ndarray of shape (f_h, f_w, n_C_prev / groups, n_C)
-    db : ndarray of shape (n_C,), ∂J/∂b = Σ over examples and positions of dZ
-    """
-    A4, single, Wt, geo, out_hw, pads_after, work = _conv_setup(A, W, stride, pad, dilation, groups)
-    m, n_C = A4.shape[0], Wt.shape[3]
-    d = _real_array(dZ, "dZ")
-    expected = (*out_hw, n_C) if single else (m, *out_hw, n_C)
-    if d.shape != expected:
-        raise InputError(f"expected the shape of Z, {expected}, got {d.shape}", "dZ")
-    dZ4 = d[None] if single else d
-    route = _route(Wt, geo, work)
-    db = dZ4.sum(axis=(0, 1, 2))
-    if m == 0:
-        dA, dW = np.zeros(A4.shape), np.zeros(Wt.shape)
-    elif route == "numpy":
-        if _depthwise(Wt, geo):
-            dA, dW = _numpy_depthwise_backward(dZ4, A4, Wt, geo, pads_after, out_hw)
-        else:
-            dA, dW = _gemm_backward(dZ4, A4, Wt, geo, pads_after, out_hw, None)
-    else:
-        from dltool.core import conv_kernels
-
-        if route == "direct":
-            A_in, geo_in = _one_input_per_output(A4, Wt, geo)
-            dA = np.zeros(A_in.shape)
-            _kernel(conv_kernels, "direct_dA", work)(dZ4, Wt, geo_in, dA)
-            if A_in is not A4:  # each input channel fed `multiplier` copies: add their gradients
-                dA = np.ascontiguousarray(dA.reshape(*A4.shape, -1).sum(axis=4))
-            parts = np.zeros((_direct_dW_parts(m * out_hw[0], Wt.size), *Wt.shape))
-            _kernel(conv_kernels, "direct_dW", work)(A_in, dZ4, geo_in, parts)
-            dW = parts.sum(axis=0)
-        else:
-            dA, dW = _gemm_backward(dZ4, A4, Wt, geo, pads_after, out_hw, conv_kernels)
-    return (dA[0] if single else dA), dW, db
 
 
 def pool2d(A, f, stride=None, pad=0, mode: str = "max", ceil_mode: bool = False,

@@ -10,7 +10,8 @@ The arithmetic, per spatial axis of size n:
 - output ``⌊(n + 2p − f_eff)/s⌋ + 1`` with ``f_eff = d·(f − 1) + 1``; pool ``ceil=1`` rounds up
   instead, but (PyTorch's rule) the last window must start inside the input or its left padding.
 - ``p=same`` follows TensorFlow: output ``⌈n/s⌉``, total padding ``max((out − 1)·s + f_eff − n, 0)``,
-  the odd pixel at the bottom/right. ``p=valid`` is ``p=0``.
+  the odd pixel at the bottom/right. ``p=valid`` is ``p=0``. (These rules are
+  :mod:`dltool.core.padding`'s, which the convolution kernels of ``--run`` use too.)
 - receptive field ``rf_out = rf_in + (f_eff − 1)·jump_in`` and ``jump_out = jump_in·s``, from
   ``rf = jump = 1`` at the input. A fully connected layer or a global pool sees the whole input:
   its ``rf`` and ``jump`` are None. A block takes the largest rf of its branches; their jumps must
@@ -36,6 +37,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from dltool.core.padding import effective_size, same_padding, window_count
 from dltool.errors import InputError
 
 #: layer kind -> its options and what it does (the spec's grammar; help text is built from it).
@@ -467,7 +469,7 @@ class _Analyzer:
     def window(self, spec, row, f, s, p, d=1, ceil=False):
         """Output n_H, n_W; padding; explain and notes lines for a sliding window."""
         n_h, n_w, _ = row.in_shape
-        f_eff = d * (f - 1) + 1
+        f_eff = effective_size(f, d)
         if d > 1:
             row.explain.append(f"f_eff = d·(f − 1) + 1 = {d}·({f} − 1) + 1 = {f_eff}")
         what = "filter" if spec.kind == "conv" else "window"
@@ -478,8 +480,8 @@ class _Analyzer:
             where = "" if square else axis + ": "
             if p == "same":
                 out = -(-n // s)
-                total = max((out - 1) * s + f_eff - n, 0)
-                before, after = total // 2, total - total // 2
+                before, after = same_padding(n, f, s, d)
+                total = before + after
                 formula = (f"'same' (TensorFlow): {axis} = ⌈{n}/{s}⌉ = {out}; padding "
                            f"max(({out} − 1)·{s} + {f_eff} − {n}, 0) = {total}: {before} before, {after} after")
                 if before != after:
@@ -487,16 +489,12 @@ class _Analyzer:
                                      "odd pixel at the bottom/right; PyTorch's padding='same' refuses s > 1)")
             else:
                 pad = 0 if p == "valid" else p
-                num = n + 2 * pad - f_eff
                 core = f"({n} + 2·{pad} − {f_eff})/{s}"
+                # ceil: PyTorch's rule, the last window must start inside the input or its left padding
+                out = window_count(n, f, s, pad, pad, d, ceil)
                 if ceil:
-                    out = -(-num // s) + 1
-                    # PyTorch: the last window must start inside the input or its left padding.
-                    if (out - 1) * s >= n + pad:
-                        out -= 1
                     formula = f"{axis} = ⌈{core}⌉ + 1 = {_n(out)}"
                 else:
-                    out = num // s + 1
                     formula = f"{axis} = {'⌊' + core + '⌋' if s > 1 else core} + 1 = {_n(out)}"
                 before = after = pad
                 if out < 1:
@@ -523,7 +521,7 @@ class _Analyzer:
     def step(row, f, s, d=1):
         """Receptive field and jump after a window of f (dilation d) at stride s."""
         if row.jump is not None:
-            f_eff = d * (f - 1) + 1
+            f_eff = effective_size(f, d)
             rf_in = row.rf
             row.rf = rf_in + (f_eff - 1) * row.jump
             row.explain.append(f"receptive field {rf_in} + ({f_eff} − 1)·{row.jump} = {row.rf}, "

@@ -18,6 +18,10 @@ from dltool.errors import InputError
 VERDICTS = {"ok": 0.0, "check": 1e-7, "suspicious": 1e-5, "bug": 1e-3}
 # Below this many (coordinates x examples x units) the numpy cost loop beats loading numba.
 NUMBA_MIN_WORK = 200_000
+# Two evaluations of a user's cost at the same θ may differ by this much (relative) before the cost
+# counts as non-deterministic: far below what an epsilon step changes (ε |dJ| ~ 1e-7 |dJ|), far
+# above the last-bit differences of a multi-threaded sum.
+NONDETERMINISM_RTOL = 1e-12
 
 
 def verdict(rel: float) -> str:
@@ -319,7 +323,16 @@ def check_function(fn, params: dict, data: dict | None = None, epsilon: float = 
             singles.append("the cost")
         return float(cost_arr.item()), grads
 
-    _, grads = evaluate(theta, True)
+    first, grads = evaluate(theta, True)
+    # The course's warning (C2W1): gradient checking needs a cost that is a function of θ alone;
+    # dropout (keep_prob < 1) or any sampling inside the function makes every evaluation differ,
+    # and the two-sided differences then measure the noise, not the gradient.
+    second = evaluate(theta, False)[0]
+    if abs(first - second) > NONDETERMINISM_RTOL * max(abs(first), abs(second)):
+        raise InputError(f"the cost is not deterministic: two evaluations at the same parameters gave "
+                         f"{first!r} and {second!r} - gradient checking needs J(theta) to depend on theta "
+                         f"alone: turn dropout off (keep_prob = 1, as the course does while checking) and "
+                         f"any other randomness (sampling, shuffling), or fix its seed inside the function")
     analytic_blocks = {}
     for name in names:
         g = grads.get("d" + name, grads.get(name))

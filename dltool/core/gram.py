@@ -11,17 +11,18 @@ compares the Grams of the style image S and the generated image G:
     course    J^[l] = 1/(2 n_H n_W n_C)² · Σ_kk' (G(S) − G(G))²_kk'          (lecture and assignment)
     pytorch   G = Fᵀ F / (n_C n_H n_W),  J^[l] = mean over the n_C² entries of (G(S) − G(G))²
     pystiche  G = Fᵀ F / (n_H n_W),      J^[l] = mean over the n_C² entries of (G(S) − G(G))²
+    notes     J^[l] = Σ_kk' (G(S) − G(G))²_kk' = ‖G(S) − G(G)‖²_F            (the course notes)
 
-In terms of the unnormalized Gram the three are c · ‖G(S) − G(G)‖²_F with c = 1/(4 P² n_C²),
-1/(P² n_C⁴) and 1/(P² n_C²) (P = n_H n_W): pystiche = 4 × course, pytorch = 4/n_C² × course.
+In terms of the unnormalized Gram the four are c · ‖G(S) − G(G)‖²_F with c = 1/(4 P² n_C²),
+1/(P² n_C⁴), 1/(P² n_C²) and 1 (P = n_H n_W): pystiche = 4 × course, pytorch = 4/n_C² × course,
+notes = (2 P n_C)² × course.
 
 A Gram passed to a function here is always in the convention of the ``norm`` passed beside it,
 as :func:`gram` returns it for that ``norm``; the course's Gram is the plain sum.
 
 The style cost over layers is J_style = Σ_l λ^[l] J^[l]; the content cost is
 1/(4 n_H n_W n_C) ‖a(C) − a(G)‖² (the assignment) or ½ ‖a(C) − a(G)‖² (the lecture); and
-J(G) = α J_content + β J_style. The gradients with respect to the generated image's activations
-are given for synthesis.
+J(G) = α J_content + β J_style. (Synthesis differentiates its own costs: dltool.core.texture.)
 
 numpy only: the work is a few matrix products, which belong to BLAS.
 """
@@ -43,6 +44,8 @@ STYLE_NORMS = {
                "4/n_C^2 x course",
     "pystiche": "mean (G_S - G_G)^2 with G = sum / (n_H n_W) (pystiche GramLoss, normalize=True): "
                 "4 x course",
+    "notes": "sum (G_S - G_G)^2 with G = sum over positions, no factor (the course notes' ||G(S) - G(G)||_F^2): "
+             "(2 n_H n_W n_C)^2 x course",
 }
 
 #: content normalization -> its formula. mean is the PyTorch tutorial's ContentLoss and pystiche's
@@ -68,6 +71,8 @@ def _style_scales(norm: str, shape) -> tuple:
         return 1.0 / (n_C * positions), 1.0 / n_C ** 2
     if norm == "pystiche":
         return 1.0 / positions, 1.0 / n_C ** 2
+    if norm == "notes":
+        return 1.0, 1.0
     raise InputError(f"unknown style normalization {norm!r}: expected one of {', '.join(STYLE_NORMS)}")
 
 
@@ -86,7 +91,7 @@ def _content_scale(norm: str, shape) -> float:
 def style_factor(norm: str, shape) -> float:
     """c in J^[l] = c · ‖G(S) − G(G)‖²_F for the unnormalized Grams G = Fᵀ F.
 
-    course 1/(4 P² n_C²), pytorch 1/(P² n_C⁴), pystiche 1/(P² n_C²), with P = n_H n_W.
+    course 1/(4 P² n_C²), pytorch 1/(P² n_C⁴), pystiche 1/(P² n_C²), notes 1, with P = n_H n_W.
     """
     gram_scale, loss_scale = _style_scales(norm, _check_shape(shape))
     return loss_scale * gram_scale ** 2
@@ -233,31 +238,6 @@ def style_cost(layers_S, layers_G, weights=None, norm: str = "course") -> tuple:
     return float(np.dot(w, per_layer)), per_layer
 
 
-def style_grad(a_G, G_S, norm: str = "course") -> np.ndarray:
-    """dJ^[l]/da_G: the gradient of one layer's style cost with respect to the generated activations.
-
-    With F the unrolled a_G (n_H n_W, n_C), G_G = s Fᵀ F and J = c ‖G_S − G_G‖²_F:
-    dJ/dF = 4 c s · F (G_G − G_S). For the course (s = 1, c = 1/(2 n_H n_W n_C)²) this is
-    1/(n_H n_W n_C)² · F (G_G − G_S).
-
-    Parameters
-    ----------
-    a_G : array_like of shape (n_H, n_W, n_C)
-    G_S : array_like of shape (n_C, n_C), the style Gram as :func:`gram` returns it for ``norm``
-    norm : a key of STYLE_NORMS
-
-    Returns
-    -------
-    ndarray of shape (n_H, n_W, n_C)
-    """
-    a_G = check_activations(a_G, "a_G")
-    gram_scale, loss_scale = _style_scales(norm, a_G.shape)
-    G_S = _check_gram(G_S, a_G.shape[2], "G_S")
-    f = a_G.reshape(-1, a_G.shape[2])
-    G_G = gram_scale * (f.T @ f)
-    return ((4.0 * loss_scale * gram_scale) * (f @ (G_G - G_S))).reshape(a_G.shape)
-
-
 def content_cost(a_C, a_G, norm: str = "assignment") -> float:
     """The content cost of one layer.
 
@@ -277,15 +257,6 @@ def content_cost(a_C, a_G, norm: str = "assignment") -> float:
     k = _content_scale(norm, a_G.shape)
     d = a_C - a_G
     return float(k * np.sum(d * d))
-
-
-def content_grad(a_C, a_G, norm: str = "assignment") -> np.ndarray:
-    """dJ_content/da_G = 2k (a_G − a_C) for J_content = k ‖a_C − a_G‖²: (a_G − a_C)/(2 n_H n_W n_C)
-    (assignment), a_G − a_C (lecture), 2 (a_G − a_C)/(n_H n_W n_C) (mean); shape (n_H, n_W, n_C)."""
-    a_C = check_activations(a_C, "a_C")
-    a_G = check_activations(a_G, "a_G")
-    _same_shape(a_C, a_G, "content gradient")
-    return 2.0 * _content_scale(norm, a_G.shape) * (a_G - a_C)
 
 
 def total_cost(j_content: float, j_style: float, alpha: float = ALPHA, beta: float = BETA) -> float:

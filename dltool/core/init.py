@@ -4,6 +4,10 @@ Weights W[l] (n[l], n[l-1]) for dense layers, (f, f, n_C_prev / g, n_C) for conv
 course's layout); biases zero, (n[l], 1). std = gain · sqrt(1 / fan_in) for he (gain √2 by default),
 xavier (the course's, = LeCun) and lecun; gain · sqrt(2 / (fan_in + fan_out)) for glorot (torch's
 xavier_*); --scale for random (the course's × 0.01). fan_in = n[l-1] or f·f·n_C_prev/g.
+
+Borrowed names keep their library's meaning (names.INIT_ALIASES): Keras's he_normal, glorot_normal
+and lecun_normal draw a truncated normal (std / 0.8796..., redrawn beyond 2 of those standard
+deviations, so no weight exceeds 2.27 std); torch's kaiming_normal and xavier_normal a plain one.
 """
 
 import math
@@ -20,10 +24,10 @@ TRUNCATED_STD = 0.87962566103423978  # std of N(0, 1) truncated at ±2: Keras di
 def resolve_method(method: str, distribution: str | None):
     """(method, distribution) from a method name or an alias like he_uniform / xavier_normal."""
     if method in INIT_ALIASES:
-        base, dist = INIT_ALIASES[method]
+        base, dist, library = INIT_ALIASES[method]
         if distribution not in (None, dist):
-            raise InputError(f"{method} is {base} with a {dist} distribution; drop --distribution or use "
-                             f"--method {base} --distribution {distribution}")
+            raise InputError(f"{method} is {base} with a {dist} distribution (as {library} draws it); drop "
+                             f"--distribution or use --method {base} --distribution {distribution}")
         return base, dist
     if method not in INIT_METHODS:
         raise InputError(f"unknown method {method!r}: expected one of "

@@ -78,18 +78,30 @@ def _bounds(bounds, n):
     return lo, hi
 
 
+# OpenBLAS spreads a dot product of more than 10,000 entries over its threads: microseconds of work
+# that then wait for a thread another process holds (up to milliseconds per call on a busy 2-core
+# machine, measured). Long vectors go through einsum, which stays in the calling thread; short ones
+# through BLAS, which is faster there.
+BLAS_DOT_MAX = 8192
+
+
+def dot(a, b) -> float:
+    """aᵀb of two 1-D float64 vectors, without a thread pool (see BLAS_DOT_MAX)."""
+    return float(a @ b) if a.shape[0] <= BLAS_DOT_MAX else float(np.einsum("i,i->", a, b))
+
+
 def _two_loop(g, pairs):
     """−H g for the L-BFGS inverse-Hessian approximation H built from ``pairs`` (s, y, 1/sᵀy)."""
     q = g.copy()
     alphas = []
     for s, y, rho in reversed(pairs):
-        a = rho * (s @ q)
+        a = rho * dot(s, q)
         q -= a * y
         alphas.append(a)
     s, y, _ = pairs[-1]
-    q *= (s @ y) / (y @ y)
+    q *= dot(s, y) / dot(y, y)
     for (s, y, rho), a in zip(pairs, reversed(alphas)):
-        b = rho * (y @ q)
+        b = rho * dot(y, q)
         q += (a - b) * s
     return -q
 
@@ -159,12 +171,12 @@ def lbfgs(fun, x0, *, bounds=None, max_iter: int = 100, m: int = 10, ftol: float
         d = _two_loop(g_free, pairs) if pairs else -g_free
         if active is not None:
             d[active] = 0.0
-        slope = g @ d
+        slope = dot(g, d)
         if not pairs or slope >= 0:  # no curvature yet, or not a descent direction: steepest descent
             pairs.clear()
             d = -g_free
-            slope = g @ d
-            t = 1.0 / max(np.linalg.norm(d), 1e-300)
+            slope = dot(g, d)
+            t = 1.0 / max(np.sqrt(dot(d, d)), 1e-300)
         else:
             t = 1.0
         # backtracking on x_t = P(x + t d); the Armijo test uses the actual step x_t − x
@@ -172,7 +184,7 @@ def lbfgs(fun, x0, *, bounds=None, max_iter: int = 100, m: int = 10, ftol: float
         for _ in range(max_line_search):
             x_t = project(x + t * d)
             step = x_t - x
-            predicted = g @ step
+            predicted = dot(g, step)
             f_t, g_t = evaluate(x_t)
             if np.isfinite(f_t) and f_t <= f + c1 * predicted:
                 accepted = True
@@ -193,8 +205,8 @@ def lbfgs(fun, x0, *, bounds=None, max_iter: int = 100, m: int = 10, ftol: float
             continue
         failed_once = False
         y = g_t - g
-        sy = step @ y
-        if sy > 1e-10 * (y @ y):
+        sy = dot(step, y)
+        if sy > 1e-10 * dot(y, y):
             pairs.append((step, y, 1.0 / sy))
             if len(pairs) > m:
                 pairs.pop(0)

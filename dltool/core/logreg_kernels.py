@@ -1,4 +1,5 @@
-"""numba kernels for logistic / softmax regression: the fused per-batch loss-and-gradient of the
+"""numba kernels for logistic / softmax regression with the course's optimizers (gd, momentum, rmsprop,
+adam; the full-batch solvers are numpy + BLAS only): the fused per-batch loss-and-gradient of the
 output layer and the optimizer updates. The matrix products stay with numpy's BLAS.
 
 Each kernel writes into buffers it is given: the training loop allocates nothing per batch.
@@ -76,3 +77,17 @@ def optimizer_step(P, G, V, S, kind, lr, beta1, beta2, eps, correct1, correct2, 
             flat_p[i] -= lr * (flat_v[i] / correct1) / (math.sqrt(flat_s[i] / correct2) + eps)
 
 
+def warm() -> None:
+    """Compile (or load) the kernels for the argument types ``dltool.core.logreg`` passes
+    (``dltool cache warm``): float64 logits and gradients, float64 0/1 labels for the sigmoid,
+    int64 class indices for the softmax, and optimizer steps on 2-D weights and 1-D biases."""
+    import numpy as np
+
+    Z = np.zeros((2, 1))
+    sigmoid_xent_grad(Z, np.zeros(2), np.empty((2, 1)))
+    Z3 = np.zeros((2, 3))
+    softmax_xent_grad(Z3, np.zeros(2, dtype=np.int64), np.empty((2, 3)))
+    for shape in ((2, 3), (3,)):
+        P = np.zeros(shape)
+        optimizer_step(P, np.ones(shape), np.zeros(shape), np.zeros(shape), 3, 0.1, 0.9, 0.999, 1e-8, 0.1,
+                       0.001, 0.0)

@@ -44,12 +44,25 @@ ANCHOR_UPDATES = {
     "mean": "per-cluster mean, as darknet and the course do",
 }
 
-#: optimizer -> its update, as the course writes it (v: first moment, s: second moment).
+#: optimizer -> its update: the course's four (C2W2; v: first moment, s: second moment), then the
+#: two full-batch solvers that reach the optimum (what scikit-learn's lbfgs / newton-cholesky reach).
 OPTIMIZERS = {
     "gd": "W -= lr dW",
     "momentum": "v = b1 v + (1 - b1) dW; W -= lr v",
     "rmsprop": "s = b2 s + (1 - b2) dW^2; W -= lr dW / (sqrt(s) + eps)",
     "adam": "v, s as above; W -= lr v_hat / (sqrt(s_hat) + eps), bias-corrected",
+    "lbfgs": "full-batch L-BFGS (10 curvature pairs, Armijo line search) to max|dJ| <= --tol",
+    "newton": "full-batch Newton (exact Hessian, line search) to max|dJ| <= --tol; small models",
+}
+
+#: learning-rate schedule -> alpha in epoch epoch_num = 1, 2, ... (C2W2 "Learning rate decay";
+#: staircase as the course's assignment writes schedule_lr_decay).
+LR_SCHEDULES = {
+    "constant": "alpha = alpha0",
+    "inverse": "alpha = alpha0 / (1 + decay_rate * epoch_num)",
+    "exponential": "alpha = decay_base^epoch_num * alpha0 (the course's 0.95^epoch_num)",
+    "sqrt": "alpha = k / sqrt(epoch_num) * alpha0",
+    "staircase": "alpha = alpha0 / (1 + decay_rate * floor(epoch_num / time_interval))",
 }
 
 #: hidden-layer activation -> (kernel code, formula).
@@ -72,13 +85,16 @@ INIT_METHODS = {
     "lecun": (1.0, "std sqrt(1 / n[l-1]): LeCun"),
 }
 
-#: the names torch.nn.init and Keras use -> (method, distribution). Note torch's xavier_* is glorot.
+#: the names torch.nn.init and Keras use -> (method, distribution, whose name it is). A borrowed
+#: name behaves as its library does: Keras's *_normal draw a truncated normal (HeNormal,
+#: GlorotNormal, LecunNormal), torch's kaiming_normal_ / xavier_normal_ a plain one. Note torch's
+#: xavier_* is glorot.
 INIT_ALIASES = {
-    "he_normal": ("he", "normal"), "he_uniform": ("he", "uniform"),
-    "kaiming_normal": ("he", "normal"), "kaiming_uniform": ("he", "uniform"),
-    "glorot_normal": ("glorot", "normal"), "glorot_uniform": ("glorot", "uniform"),
-    "xavier_normal": ("glorot", "normal"), "xavier_uniform": ("glorot", "uniform"),
-    "lecun_normal": ("lecun", "truncated"), "lecun_uniform": ("lecun", "uniform"),
+    "he_normal": ("he", "truncated", "Keras"), "he_uniform": ("he", "uniform", "Keras"),
+    "kaiming_normal": ("he", "normal", "torch"), "kaiming_uniform": ("he", "uniform", "torch"),
+    "glorot_normal": ("glorot", "truncated", "Keras"), "glorot_uniform": ("glorot", "uniform", "Keras"),
+    "xavier_normal": ("glorot", "normal", "torch"), "xavier_uniform": ("glorot", "uniform", "torch"),
+    "lecun_normal": ("lecun", "truncated", "Keras"), "lecun_uniform": ("lecun", "uniform", "Keras"),
 }
 
 #: torch.nn.init.calculate_gain (leaky_relu with negative slope 0.01).

@@ -5,8 +5,9 @@ or a folder of images with one subfolder per class.
 labels, text (``"0"``/``"1"`` stay text), or None when there is no label column.
 
 ==========  ===========================================================================
-``csv``     ``.csv`` (comma; a ``;``- or tab-separated first line is recognised), ``.tsv``/``.tab``
-            (tab), or ``-`` for standard input. A header row is required. The label column is
+``csv``     ``.csv``/``.txt`` (comma; a ``;``- or tab-separated first line is recognised), ``.tsv``/
+            ``.tab`` (tab), or ``-`` for standard input, read by :mod:`dltool.io.csvfile` (streamed:
+            about the memory of ``X``). A header row is required. The label column is
             ``label_column`` (matched case-insensitively), by default the last column; every
             other column is a numeric feature. Missing values (empty cells, ``NA``, ``nan``) and
             infinities are refused with their line: fill or drop them first.
@@ -29,47 +30,32 @@ directly (no labels; each row's file is in ``paths``). With ``expected_features`
 columns), CSV feature columns are matched by name, in any order, and any other shape of data is
 refused with the count the model expects.
 
-The io layer does not import pillow at module level: images are decoded inside :func:`_load_image`.
+Images are read by :func:`dltool.io.images.load_image` (``fit="stretch"``), which imports pillow
+only when it is called.
 """
 
-import csv
-import io
 import math
-import operator
 import os
 import re
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from dltool.errors import InputError
-from dltool.io.streams import decode_text, input_name, read_input, open_npz
+from dltool.io.csvfile import CsvFile, RowBuffer, field_count_message
+from dltool.io.formats import EXTENSIONS
+from dltool.io.images import IMAGE_EXTENSIONS, UnreadableImage, image_signature, load_image
+from dltool.io.streams import input_name, open_input, open_npz, read_input
 from dltool.io.tabular import is_number
 
 #: ``--input-format`` choices of ``train-logreg`` and ``predict``.
 DATA_FORMATS = ("auto", "csv", "npz", "images")
-#: Extensions of the files read from an image folder (matched case-insensitively).
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-#: Images with more pixels are refused before they are decoded (pillow's own decompression-bomb
-#: error threshold, 2 x its ``MAX_IMAGE_PIXELS`` default; about 179 megapixels).
-MAX_IMAGE_PIXELS = 2 * 89_478_485
-#: The filter images are resized with (a pillow ``Image.Resampling`` name).
-RESAMPLE = "BILINEAR"
-
-_CSV_EXTENSIONS = {".csv": None, ".txt": None, ".tsv": "\t", ".tab": "\t"}  # None: sniffed
 _ZIP_MAGIC, _NPY_MAGIC = b"PK\x03\x04", b"\x93NUMPY"
-_IMAGE_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
 # Spellings of a missing value, matched case-insensitively after stripping.
 _MISSING = {"", "na", "n/a", "nan", "null", "none", "?", "-", "--", "missing", "#n/a"}
 _MISSING_FIX = "missing values are not supported; fill or drop them"
 _NPZ_FIX = "save the arrays with np.savez(path, X=X, y=y)"
-# Modes whose values pillow clips (not scales) when converting to 8-bit RGB.
-_WIDE_GRAY = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 _SKIPPED_DIRS = {"__MACOSX"}  # the resource forks a macOS zip carries along
-_CHUNK = 4096  # rows per numpy conversion in the slow CSV path
-_BLANK_LINE = re.compile(r"\n([ \t\r]*)(?=\n)")  # the line after the match's first \n is blank
-_LONE_CR = re.compile(r"\r(?!\n)")
 
 
 @dataclass
@@ -181,7 +167,7 @@ def read_dataset(path: str, label_column: str | None = None, require_labels: boo
     if kind == "csv":
         dataset = _read_csv(data, name, path, label_column, require_labels, expected_features)
     elif kind == "npz":
-        dataset = _read_npz(data, name, require_labels)
+        dataset = _read_npz(read_input(path) if data is None else data, name, require_labels)
     else:
         dataset = _read_images(path, name, require_labels, image_size)
     if expected_features is not None and kind != "csv":
@@ -200,7 +186,8 @@ def _check_options(image_size, input_format) -> None:
 
 
 def _detect(path: str, input_format: str):
-    """(kind, bytes): the data format, and the file's bytes (None for an image folder)."""
+    """(kind, bytes or None): the data format; standard input's bytes (a file is read later, and a
+    CSV file streamed)."""
     if path == "-":
         if input_format == "images":
             raise InputError("an image folder cannot come from standard input - give the folder's path",
@@ -218,21 +205,22 @@ def _detect(path: str, input_format: str):
         raise InputError("no such file or folder - check the path", path)
     if input_format == "images":
         raise InputError("is a file, expected a folder of images with one subfolder per class", path)
-    data = read_input(path)
     if input_format != "auto":
-        return input_format, data
-    ext = os.path.splitext(path)[1].lower()
-    if ext == ".npz":
-        return "npz", data
-    if ext in _CSV_EXTENSIONS:
-        return "csv", data
-    if ext == ".npy" or data.startswith(_NPY_MAGIC):
+        return input_format, None
+    lower = path.lower()
+    if lower.endswith(EXTENSIONS["npz"]):
+        return "npz", None
+    if lower.endswith(EXTENSIONS["csv"] + EXTENSIONS["tsv"] + EXTENSIONS["txt"]):
+        return "csv", None
+    with open_input(path) as f:
+        head = f.read(16)
+    if lower.endswith(EXTENSIONS["npy"]) or head.startswith(_NPY_MAGIC):
         raise InputError(f"an .npy file holds one array; features and labels go together in an .npz - "
                          f"{_NPZ_FIX}", path)
-    if ext in IMAGE_EXTENSIONS or data.startswith(_IMAGE_MAGIC):
+    if lower.endswith(IMAGE_EXTENSIONS) or image_signature(head):
         raise InputError("is a single image: give the folder that holds the images (one subfolder "
                          "per class for training)", path)
-    return ("npz" if data.startswith(_ZIP_MAGIC) else "csv"), data
+    return ("npz" if head.startswith(_ZIP_MAGIC) else "csv"), None
 
 
 def _names(names, limit: int = 8) -> str:
@@ -269,60 +257,36 @@ def _is_fraction(text: str) -> bool:
     return math.isfinite(v) and not v.is_integer()
 
 
-def _delimiter(path: str, text: str) -> str:
-    """Tab for .tsv/.tab; otherwise from the first non-blank line: comma, else tab, else semicolon."""
-    ext = os.path.splitext(path)[1].lower() if path != "-" else ""
-    if _CSV_EXTENSIONS.get(ext):
-        return _CSV_EXTENSIONS[ext]
-    first, pos = "", 0
-    while pos < len(text) and not first.strip():
-        end = text.find("\n", pos)
-        end = len(text) if end < 0 else end
-        first, pos = text[pos:end], end + 1
-    if "," in first:
-        return ","
-    if "\t" in first:
-        return "\t"
-    return ";" if ";" in first else ","
-
-
-def _csv_rows(reader, name: str):
-    """The rows of a ``csv.reader``; a line it cannot parse is an InputError at that line."""
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            raise InputError(f"not valid CSV ({e})", f"{name}:{reader.line_num}") from None
-        yield row
-
-
-def _line_start(text: str, line: int) -> int:
-    """Offset of the first character after the first ``line`` lines (``\\n``-terminated)."""
-    pos = 0
-    for _ in range(line):
-        nl = text.find("\n", pos)
-        if nl < 0:
-            return len(text)
-        pos = nl + 1
-    return pos
-
-
 def _read_csv(data, name, path, label_column, require_labels, expected_features) -> Dataset:
-    text = decode_text(data, name)
-    delimiter = _delimiter(path, text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows = _csv_rows(reader, name)
-    header = next(rows, None)
-    while header is not None and not any(c.strip() for c in header):
-        header = next(rows, None)  # leading blank lines
-    if header is None:
-        raise InputError("empty: expected a header row naming the columns (features, then the label), "
-                         "then one sample per line", name)
-    header_line = reader.line_num
-    where = f"{name}:{header_line}"
-    columns = [c.strip() for c in header]
+    table = CsvFile(path, data=data, name=name)
+    try:
+        header = table.header
+        if header is None:
+            raise InputError("empty: expected a header row naming the columns (features, then the label), "
+                             "then one sample per line", name)
+        columns, header_line = header.columns, header.line
+        label, in_file, order = _csv_columns(columns, label_column, require_labels, expected_features,
+                                             f"{name}:{header_line}")
+        X, y, lines = _csv_rows(table, columns, label, in_file)
+    finally:
+        table.close()
+    if not len(X):
+        raise InputError(f"no data rows after the header (line {header_line}) - one sample per line", name)
+    if order != in_file:  # predict: columns in the model's order
+        position = {k: j for j, k in enumerate(in_file)}
+        X = np.ascontiguousarray(X[:, [position[k] for k in order]])
+    if y is not None:
+        empty = np.flatnonzero(y == "")
+        if len(empty):
+            raise InputError(f"label column {columns[label]!r} is empty - every row needs a class "
+                             "(drop unlabelled rows)", f"{name}:{lines[empty[0]]}")
+    return Dataset(X, y, [columns[k] for k in order], name, "csv",
+                   None if label is None else columns[label], lines=lines)
+
+
+def _csv_columns(columns, label_column, require_labels, expected_features, where):
+    """(label column or None, feature columns in file order, the same in the model's order),
+    after checking the header's names."""
     # Column names may be whole numbers (pandas writes 0,1,2,... for unnamed columns), never 5.1.
     if all(is_number(c) for c in columns) or any(_is_fraction(c) for c in columns):
         raise InputError(f"expected a header row naming the columns, got data ({_names(columns, 5)}) - "
@@ -339,7 +303,6 @@ def _read_csv(data, name, path, label_column, require_labels, expected_features)
             raise InputError(f"column {same} in the header - column names must be unique "
                              "(matched case-insensitively)", where)
         seen[low] = c
-
     label = _label_index(columns, lowered, label_column, require_labels, where)
     in_file = [k for k in range(len(columns)) if k != label]  # feature columns, file order
     if expected_features is not None:
@@ -349,23 +312,37 @@ def _read_csv(data, name, path, label_column, require_labels, expected_features)
     if not order:
         raise InputError(f"no feature columns: the header has only the label column {columns[label]!r} - "
                          "features are the other columns", where)
+    return label, in_file, order
 
-    parsed = _parse_fast(data, text, header_line, columns, label, in_file, delimiter, name)
-    if parsed is None:
-        parsed = _parse_slow(text, header_line, columns, label, in_file, delimiter, name)
-    X, y, lines = parsed
-    if not len(X):
-        raise InputError(f"no data rows after the header (line {header_line}) - one sample per line", name)
-    if order != in_file:  # predict: columns in the model's order
-        position = {k: j for j, k in enumerate(in_file)}
-        X = np.ascontiguousarray(X[:, [position[k] for k in order]])
-    if y is not None:
-        empty = np.flatnonzero(y == "")
-        if len(empty):
-            raise InputError(f"label column {columns[label]!r} is empty - every row needs a class "
-                             "(drop unlabelled rows)", f"{name}:{lines[empty[0]]}")
-    return Dataset(X, y, [columns[k] for k in order], name, "csv",
-                   None if label is None else columns[label], lines=lines)
+
+def _csv_rows(table: CsvFile, columns, label, in_file, force_slow: bool = False):
+    """(X, y, lines) of the rows: the features ``in_file`` as float64, the labels stripped (an object
+    array of str, or None), the line of each row. The first bad row or cell, in file order, is an
+    InputError at its line."""
+    header = table.header
+    X = RowBuffer(len(in_file), table.size_hint())
+    labels, lines = [], []
+    for chunk in table.chunks(in_file, [] if label is None else [label], force_slow=force_slow):
+        good = len(chunk) if chunk.bad_width is None else chunk.bad_width
+        rows = X.add(chunk.values[:good], chunk)
+        # one summing pass over the contiguous copy: NaN or inf anywhere makes the sum non-finite
+        if chunk.unreadable is not None or not np.isfinite(np.add.reduce(rows, axis=None)):
+            bad = ~np.isfinite(rows)
+            if chunk.unreadable is not None:
+                bad |= chunk.unreadable[:good]
+            if bad.any():
+                row, j = divmod(int(np.argmax(bad.reshape(-1))), bad.shape[1])
+                k = in_file[j]
+                _number(chunk.record(row)[k], columns[k], f"{table.name}:{chunk.lines[row]}", header.delimiter)
+                raise AssertionError("a cell refused in bulk was accepted one by one")
+        if chunk.bad_width is not None:
+            raise InputError(field_count_message(columns, chunk.bad_count, header.delimiter, header.line),
+                             f"{table.name}:{chunk.lines[chunk.bad_width]}")
+        lines += chunk.lines[:good].tolist()
+        if label is not None:
+            labels += [v.strip() for v in chunk.texts[0][:good]]
+    y = None if label is None else _texts(labels)
+    return X.array(), y, lines
 
 
 def _label_index(columns, lowered, label_column, require_labels, where):
@@ -397,129 +374,6 @@ def _match_features(columns, lowered, label, expected, where):
                          f"{_names(expected)}) - drop them", where)
     order = [index[e.lower()] for e in expected]
     return sorted(order), order
-
-
-def _record_dtype(ncols: int, label):
-    """A structured dtype that reads one CSV row: runs of float64 features and the label as text."""
-    if label is None:
-        return np.dtype([("f0", np.float64, (ncols,))])
-    fields = []
-    if label > 0:
-        fields.append(("f0", np.float64, (label,)))
-    fields.append(("label", object))
-    if label < ncols - 1:
-        fields.append(("f1", np.float64, (ncols - 1 - label,)))
-    return np.dtype(fields)
-
-
-def _parse_fast(data, text, header_line, columns, label, in_file, delimiter, name):
-    """(X, y, lines) by numpy's C parser, or None when the slow path must decide (a bad cell,
-    a line of spaces, a lone CR, a quoted line break): it reports the exact place of a bad cell.
-
-    Rows are the non-empty lines after the header (numpy skips empty lines too), which holds only
-    when no quoted field spans lines: numpy then finds fewer rows than lines, and the slow path
-    takes over. Lines of spaces (numpy reads them as a row) and lone CRs go to the slow path.
-    """
-    start = _line_start(text, header_line)
-    end = len(text)
-    while end > start and text[end - 1] in " \t\r\n":
-        end -= 1  # trailing blank lines
-    if end <= start or _LONE_CR.search(text, 0, end):
-        return None
-    last_line = header_line + 1 + text.count("\n", start, end)
-    blank, newlines, pos = [], header_line - 1, start - 1  # newlines before pos
-    for match in _BLANK_LINE.finditer(text, start - 1, end):
-        if match.group(1).strip("\r"):
-            return None
-        newlines += text.count("\n", pos, match.start())
-        pos = match.start()
-        blank.append(newlines + 2 - (header_line + 1))  # line newlines + 2, as an index from the first row
-    if blank:
-        keep = np.ones(last_line - header_line, dtype=bool)
-        keep[blank] = False
-        lines = (np.flatnonzero(keep) + header_line + 1).tolist()
-    else:
-        lines = list(range(header_line + 1, last_line + 1))
-    n_rows = len(lines)
-    ncols = len(columns)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            rec = np.loadtxt(io.BytesIO(data), dtype=_record_dtype(ncols, label), delimiter=delimiter,
-                             comments=None, quotechar='"', skiprows=header_line, max_rows=n_rows,
-                             encoding="utf-8-sig", ndmin=1)
-    except (ValueError, TypeError):
-        return None
-    if len(rec) != n_rows:
-        return None  # a quoted field holds a line break: lines are not rows
-    parts = [rec[f] for f in rec.dtype.names if f != "label"]
-    X = np.empty((len(rec), ncols - (label is not None)))
-    col = 0
-    for part in parts:
-        X[:, col:col + part.shape[1]] = part
-        col += part.shape[1]
-    bad = ~np.isfinite(X)
-    if bad.any():  # nan/inf parsed: name the cell as it is written
-        row, j = (int(i) for i in np.argwhere(bad)[0])
-        line = lines[row]
-        first = _line_start(text, line - 1)
-        last = text.find("\n", first)
-        cells = next(csv.reader([text[first:last if last >= 0 else len(text)]], delimiter=delimiter))
-        _number(cells[in_file[j]], columns[in_file[j]], f"{name}:{line}", delimiter)
-        raise AssertionError("a non-finite cell passed the cell check")
-    y = None if label is None else _texts(s.strip() for s in rec["label"])
-    return X, y, lines
-
-
-def _parse_slow(text, header_line, columns, label, in_file, delimiter, name):
-    """(X, y, lines) by the csv module, row by row: the reference the fast path must agree with,
-    and the one that locates every bad cell."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows = _csv_rows(reader, name)
-    for _ in rows:
-        if reader.line_num >= header_line:
-            break
-    ncols = len(columns)
-    if len(in_file) == 1:
-        k0 = in_file[0]
-        features = lambda row: (row[k0],)  # noqa: E731 - itemgetter of one index gives no tuple
-    else:
-        features = operator.itemgetter(*in_file)
-    blocks, labels, lines, chunk, chunk_lines = [], [], [], [], []
-
-    def convert():
-        try:
-            block = np.array(chunk, dtype=np.float64).reshape(len(chunk), len(in_file))
-        except ValueError:
-            block = None
-        if block is None or not np.isfinite(block).all():
-            for cells, line in zip(chunk, chunk_lines):
-                for k, cell in zip(in_file, cells):
-                    _number(cell, columns[k], f"{name}:{line}", delimiter)
-            raise AssertionError("a cell numpy refused was accepted one by one")
-        blocks.append(block)
-        chunk.clear()
-        chunk_lines.clear()
-
-    for row in rows:
-        if not any(c.strip() for c in row):
-            continue  # blank line
-        if len(row) != ncols:
-            shown = delimiter.join(columns) if ncols <= 8 else f"as many as the header on line {header_line}"
-            raise InputError(f"expected {ncols} fields ({shown}), got {len(row)}",
-                             f"{name}:{reader.line_num}")
-        chunk.append(features(row))
-        chunk_lines.append(reader.line_num)
-        lines.append(reader.line_num)
-        if label is not None:
-            labels.append(row[label].strip())
-        if len(chunk) == _CHUNK:
-            convert()
-    if chunk:
-        convert()
-    X = np.concatenate(blocks) if blocks else np.empty((0, len(in_file)))
-    y = None if label is None else _texts(labels)
-    return X, y, lines
 
 
 def _number(cell: str, column: str, where: str, delimiter: str) -> float:
@@ -729,42 +583,7 @@ def _count(n: int, what: str) -> str:
 
 def _load_image(file: str, size: int) -> np.ndarray:
     """One image as ``size * size * 3`` float64 values in [0, 1], (H, W, C) order."""
-    from PIL import Image, ImageOps  # lazy: pillow is not needed to start the CLI
-
-    resample = getattr(Image.Resampling, RESAMPLE)
     try:
-        with warnings.catch_warnings():
-            # Sizes are checked below; pillow's palette/EXIF warnings are not the user's business.
-            warnings.simplefilter("ignore")
-            with Image.open(file) as im:
-                width, height = im.size
-                if width * height > MAX_IMAGE_PIXELS:
-                    raise InputError(f"image is {width}x{height} pixels, over the limit of "
-                                     f"{MAX_IMAGE_PIXELS:,} (pillow's decompression-bomb guard) - "
-                                     "downscale it first", file)
-                try:
-                    im = ImageOps.exif_transpose(im)
-                except Exception:  # a damaged EXIF block: keep the pixels as stored
-                    pass
-                if im.mode == "F":
-                    raise InputError("32-bit floating-point images are not supported - save it as an 8- or "
-                                     "16-bit PNG", file)
-                if im.mode in _WIDE_GRAY:
-                    # pillow clips 16-bit values to 255 when it converts: scale them instead.
-                    gray = Image.fromarray(np.asarray(im, dtype=np.float32), "F")
-                    if gray.size != (size, size):
-                        gray = gray.resize((size, size), resample)
-                    v = np.clip(np.asarray(gray, dtype=np.float64) / 65535.0, 0.0, 1.0)
-                    return np.repeat(v.reshape(-1), 3)
-                rgb = im.convert("RGB")
-                if rgb.size != (size, size):
-                    rgb = rgb.resize((size, size), resample)
-                pixels = np.asarray(rgb, dtype=np.uint8)
-    except InputError:
-        raise
-    except Image.DecompressionBombError as e:
-        raise InputError(f"image is too large ({e}) - downscale it first", file) from None
-    except Exception as e:  # pillow raises OSError, SyntaxError, ValueError... for damaged files
-        reason = str(e) or type(e).__name__
-        raise InputError(f"cannot read this image ({reason}) - replace or remove the file", file) from None
-    return pixels.reshape(-1) / 255.0
+        return load_image(file, size, fit="stretch").pixels.reshape(-1)
+    except UnreadableImage as e:
+        raise InputError(f"cannot read this image: {e.reason}", file) from None

@@ -5,29 +5,24 @@ import os
 import numpy as np
 
 from dltool.errors import InputError
+from dltool.io.images import IMAGE_FORMATS, UnreadableImage, load_image, to_uint8
 from dltool.io.streams import atomic_output
 
 # Distinct, colour-blind-friendly hues (Okabe-Ito), cycled by class.
 PALETTE = [(230, 159, 0), (86, 180, 233), (0, 158, 115), (240, 228, 66), (0, 114, 178),
            (213, 94, 0), (204, 121, 167), (0, 0, 0)]
-IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
-MAX_PIXELS = 100_000_000  # refuse decompression bombs with a message, not a crash
 
 
-def load_image(path: str):
+def _picture(path: str):
+    """The picture to draw on, as an RGB pillow image: its pixels as stored (detections refer to
+    them; no EXIF turn), read by dltool's one image loader."""
     from PIL import Image
 
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        with Image.open(path) as img:
-            img.load()
-            return img.convert("RGB")
-    except FileNotFoundError:
-        raise InputError("no such image file - check the path", path) from None
-    except Image.DecompressionBombError:
-        raise InputError(f"image larger than {MAX_PIXELS:,} pixels - resize it first", path) from None
-    except (OSError, SyntaxError, ValueError) as e:
-        raise InputError(f"cannot read image ({e}) - is it a PNG/JPEG file?", path) from None
+        pixels = load_image(path, upright=False).pixels
+    except UnreadableImage as e:
+        raise InputError(f"cannot read image: {e.reason}", path) from None
+    return Image.fromarray(to_uint8(pixels), "RGB")
 
 
 def draw_detections(image_path: str, out_path: str, kept_boxes: np.ndarray, labels: list,
@@ -45,7 +40,7 @@ def draw_detections(image_path: str, out_path: str, kept_boxes: np.ndarray, labe
     fmt = IMAGE_FORMATS.get(os.path.splitext(out_path)[1].lower())
     if fmt is None:
         raise InputError("the drawing is an image: use a .png or .jpg output name", out_path)
-    img = load_image(image_path)
+    img = _picture(image_path)
     overlay = Image.new("RGBA", img.size, (0, 0, 0, 0))
     pen = ImageDraw.Draw(overlay)
     for box in suppressed_boxes:

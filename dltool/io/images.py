@@ -1,4 +1,6 @@
-"""Pictures in and out for ``gram-style``: any image pillow reads, as (H, W, 3) float64 RGB in [0, 1].
+"""The one image loader: any image pillow reads, as (H, W, 3) float64 RGB in [0, 1], for every command
+(``gram-style`` images, ``train-logreg`` / ``predict`` image folders, ``nms --draw`` pictures, the
+image sizes of YOLO label sets), and PNG / JPEG output.
 
 :func:`load_image` reads a file (or ``-`` for standard input) and returns a :class:`LoadedImage`
 whose ``notes`` say, in words, everything that was done to the stored pixels:
@@ -17,10 +19,16 @@ orientation         turned upright by its EXIF orientation tag, as a photo viewe
                     byte of each channel)
 refused             32-bit float (``F``) images: their value range is not recorded in the file, so
                     no scale can be assumed; CIE L*a*b* images (no colour management here)
-``size``            textures are square: the centred square of the image (its short side) is cut
-                    out, then resized to ``size`` x ``size`` with pillow's BILINEAR filter (which
-                    widens when shrinking, so it does not alias; the filter ``train-logreg`` uses)
+``size``            ``fit="square"`` (textures): the centred square of the image (its short side) is
+                    cut out, then resized to ``size`` x ``size``; ``fit="stretch"`` (``train-logreg``
+                    image folders, like the course's 64x64 pictures): the whole image is resized to
+                    ``size`` x ``size``, the aspect ratio not kept. Both with pillow's BILINEAR filter
+                    (torchvision's ``Resize`` default; pillow widens it when shrinking, so it does
+                    not alias)
 ==================  =============================================================================
+
+:func:`open_image` opens a file without decoding its pixels (its header read and its size checked):
+:func:`image_size` gives the upright size from the header alone.
 
 :func:`save_image` writes (H, W, 3) values in [0, 1] as an 8-bit PNG (or JPEG, by the extension),
 clipped and rounded (``round(255 v)``), atomically. A PNG written by :func:`save_image` loads back
@@ -30,6 +38,7 @@ Pillow is imported inside the functions, never at module level: the CLI imports 
 print ``--help``, which must stay cheap.
 """
 
+import contextlib
 import io
 import os
 import re
@@ -39,12 +48,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dltool.errors import InputError
-from dltool.io.streams import atomic_output, input_name, read_input
+from dltool.io.streams import atomic_output, input_name, open_input, read_input
 
-#: Images with more pixels are refused before they are decoded: the limit of ``train-logreg``'s
-#: image folders (``datasets.MAX_IMAGE_PIXELS``), pillow's own decompression-bomb error
-#: threshold (2 x its ``MAX_IMAGE_PIXELS`` default, about 179 megapixels).
+#: Images with more pixels are refused before they are decoded: pillow's own decompression-bomb
+#: error threshold (2 x its ``MAX_IMAGE_PIXELS`` default, about 179 megapixels). dltool checks it
+#: from the header itself and never changes pillow's process-wide setting.
 MAX_PIXELS = 2 * 89_478_485
+#: Extensions of the image files dltool picks out of folders (any case), in order of preference
+#: when two files differ only in their extension.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+#: How an image is brought to ``size`` x ``size`` (see the module docstring).
+FITS = ("square", "stretch")
 #: Output extensions and the pillow format each is written in.
 IMAGE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
 #: The filter images are resized with (a pillow ``Image.Resampling`` name).
@@ -67,6 +81,12 @@ _FIX_DAMAGED = "re-save or re-download the image"
 _FORMATS_READ = "PNG, JPEG, BMP, GIF, TIFF, WebP"
 _MAGIC = {b"\x89PNG\r\n\x1a\n": "PNG", b"\xff\xd8\xff": "JPEG", b"GIF87a": "GIF", b"GIF89a": "GIF",
           b"II*\x00": "TIFF", b"MM\x00*": "TIFF", b"BM": "BMP"}
+_EXIF_ORIENTATION = 0x0112
+_TRANSPOSED = (5, 6, 7, 8)  # EXIF orientations that turn the stored image by 90 degrees
+
+
+class UnreadableImage(InputError):
+    """The file is not an image, or a damaged one (as opposed to one dltool refuses to read)."""
 
 
 @dataclass
@@ -96,7 +116,8 @@ class LoadedImage:
         return self.pixels.shape[1], self.pixels.shape[0]
 
 
-def load_image(path, size: int | None = None, name: str | None = None) -> LoadedImage:
+def load_image(path, size: int | None = None, name: str | None = None, fit: str = "square",
+               upright: bool = True) -> LoadedImage:
     """Read an image as RGB values in [0, 1], noting every conversion.
 
     Parameters
@@ -104,10 +125,13 @@ def load_image(path, size: int | None = None, name: str | None = None) -> Loaded
     path : str or path-like, an image file pillow reads (PNG, JPEG, BMP, GIF, TIFF, WebP...) or
         ``-`` for standard input
     size : int, optional
-        Cut out the centred square (side: the image's short side) and resize it to ``size`` x
-        ``size``. None keeps the image as it is.
+        Bring the image to ``size`` x ``size`` as ``fit`` says. None keeps the image as it is.
     name : str, optional
         How the image is named in notes and errors; by default its path.
+    fit : "square" (cut out the centred square, then resize) or "stretch" (resize the whole image)
+    upright : bool
+        Turn the image as its EXIF orientation says (False: the pixels as stored, which is what
+        a detector that ignores EXIF saw).
 
     Returns
     -------
@@ -115,9 +139,10 @@ def load_image(path, size: int | None = None, name: str | None = None) -> Loaded
 
     Raises
     ------
+    UnreadableImage
+        Missing, a directory, empty, not an image, damaged or truncated.
     InputError
-        Naming the file and the fix: missing, a directory, empty, not an image, damaged or
-        truncated, a refused mode (32-bit float, L*a*b*), more than :data:`MAX_PIXELS` pixels.
+        A refused mode (32-bit float, L*a*b*), more than :data:`MAX_PIXELS` pixels, a bad ``size``.
     """
     path = os.fspath(path)
     name = input_name(path) if name is None else name
@@ -125,37 +150,80 @@ def load_image(path, size: int | None = None, name: str | None = None) -> Loaded
                              or size < 1 or size * size > MAX_PIXELS):
         raise InputError(f"the image size must be a whole number of pixels from 1 to "
                          f"{int(MAX_PIXELS ** 0.5)}, got {size!r}")
-    data = read_input(path)
-    if not data:
-        raise InputError(f"empty file - expected an image ({_FORMATS_READ})", name)
+    if fit not in FITS:
+        raise ValueError(f"fit must be one of {FITS}, got {fit!r}")
+    with open_image(path, name) as im:
+        return _decode(im, size, name, fit, upright)
 
+
+@contextlib.contextmanager
+def open_image(path, name: str | None = None):
+    """The image at ``path`` (``-``: standard input) opened by pillow, its pixels not decoded yet.
+
+    Its header is read and its size checked against :data:`MAX_PIXELS` (a PNG of a few KB can
+    claim 100000x100000 pixels); pillow's warnings are silenced inside the block.
+
+    Raises
+    ------
+    UnreadableImage, InputError
+        As :func:`load_image`.
+    """
     from PIL import Image  # lazy: pillow is not needed to start the CLI
 
-    with warnings.catch_warnings():
+    path = os.fspath(path)
+    name = input_name(path) if name is None else name
+    try:
+        stream = io.BytesIO(read_input(path)) if path == "-" else open_input(path)
+    except InputError as e:
+        raise UnreadableImage(e.reason, e.where) from None
+    with contextlib.closing(stream), warnings.catch_warnings():
         # Sizes are checked here; pillow's palette/EXIF/bomb warnings are not the user's business.
         warnings.simplefilter("ignore")
+        head = stream.read(16)
+        stream.seek(0)
+        if not head:
+            raise UnreadableImage(f"empty file - expected an image ({_FORMATS_READ})", name)
         try:
-            im = Image.open(io.BytesIO(data))
+            im = Image.open(stream)
         except Image.DecompressionBombError as e:
             found = re.search(r"\((\d+) pixels\)", str(e))
             count = f"{int(found.group(1)):,} pixels" if found else "too many pixels"
             raise _too_large(count, name) from None
         except Image.UnidentifiedImageError:
-            kind = _signature(data)
+            kind = image_signature(head)
             if kind:  # pillow gives up on a damaged header the same way as on a text file
-                raise InputError(f"damaged {kind} file: its header cannot be read - {_FIX_DAMAGED}",
-                                 name) from None
-            raise InputError(f"not an image pillow can read ({_FORMATS_READ}...) - check that this is "
-                             "the picture you meant", name) from None
+                raise UnreadableImage(f"damaged {kind} file: its header cannot be read - {_FIX_DAMAGED}",
+                                      name) from None
+            raise UnreadableImage(f"not an image pillow can read ({_FORMATS_READ}...) - check that this is "
+                                  "the picture you meant", name) from None
         except Exception as e:  # a header pillow recognises but cannot parse
-            raise InputError(f"damaged {_signature(data) or 'image'} file: its header cannot be read "
-                             f"({_reason(e)}) - {_FIX_DAMAGED}", name) from None
+            raise UnreadableImage(f"damaged {image_signature(head) or 'image'} file: its header cannot be read "
+                                  f"({_reason(e)}) - {_FIX_DAMAGED}", name) from None
         with im:
-            return _decode(im, size, name)
+            width, height = im.size
+            if width * height > MAX_PIXELS:  # checked on the header: nothing is decoded yet
+                raise _too_large(f"{width}x{height} pixels", name)
+            yield im
 
 
-def _signature(data: bytes) -> str | None:
-    """The image format the first bytes announce, if any."""
+def image_size(path, name: str | None = None) -> tuple:
+    """(width, height) of an image as shown upright (EXIF orientation applied), from its header
+    alone: no pixel is decoded.
+
+    Raises
+    ------
+    UnreadableImage, InputError
+        As :func:`open_image`.
+    """
+    with open_image(path, name) as im:
+        width, height = im.size
+        if im.format in ("JPEG", "MPO", "TIFF") and _orientation(im) in _TRANSPOSED:  # EXIF sits in their headers
+            width, height = height, width
+    return width, height
+
+
+def image_signature(data: bytes) -> str | None:
+    """The image format the first bytes of a file announce (``PNG``, ``JPEG``...), if any."""
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WebP"
     return next((kind for magic, kind in _MAGIC.items() if data.startswith(magic)), None)
@@ -163,21 +231,18 @@ def _signature(data: bytes) -> str | None:
 
 def _too_large(count: str, name: str) -> InputError:
     return InputError(f"image is {count}, over the limit of {MAX_PIXELS:,} pixels (a guard against "
-                      "decompression bombs) - downscale it first: a texture needs no more than "
-                      "a few hundred pixels a side", name)
+                      "decompression bombs) - downscale it first", name)
 
 
 def _reason(e: Exception) -> str:
     return str(e) or type(e).__name__
 
 
-def _decode(im, size, name) -> LoadedImage:
+def _decode(im, size, name, fit="square", upright=True) -> LoadedImage:
     """The pixels of an opened (not yet decoded) pillow image, per the module's table."""
     from PIL import ImageOps
 
     width, height = im.size
-    if width * height > MAX_PIXELS:  # checked on the header: nothing is decoded yet
-        raise _too_large(f"{width}x{height} pixels", name)
     mode, notes = im.mode, []
     if mode in _REFUSED_MODES:  # refused before decoding them, too
         raise InputError(_REFUSED_MODES[mode], name)
@@ -188,9 +253,9 @@ def _decode(im, size, name) -> LoadedImage:
     try:
         im.load()
     except Exception as e:  # pillow raises OSError, SyntaxError, ValueError, EOFError... for damaged data
-        raise InputError(f"damaged or truncated image ({_reason(e)}) - {_FIX_DAMAGED}", name) from None
+        raise UnreadableImage(f"damaged or truncated image ({_reason(e)}) - {_FIX_DAMAGED}", name) from None
 
-    orientation = _orientation(im)
+    orientation = _orientation(im) if upright else None
     if orientation not in (None, 1):
         try:
             im = ImageOps.exif_transpose(im)
@@ -199,7 +264,7 @@ def _decode(im, size, name) -> LoadedImage:
             pass
 
     if mode in _WIDE_GRAY:
-        return _decode_wide_gray(im, mode, (width, height), size, name, notes)
+        return _decode_wide_gray(im, mode, (width, height), size, name, notes, fit)
     if mode not in ("RGB", "RGBA", "RGBa", "RGBX"):  # (the alpha or padding of RGB: noted below)
         notes.append(f"converted {_describe(mode)} to RGB")
     if "A" in mode or "a" in mode:
@@ -213,12 +278,12 @@ def _decode(im, size, name) -> LoadedImage:
     except Exception:
         raise InputError(f"colour mode {mode} is not supported - convert it to RGB and save it as "
                          "a PNG", name) from None
-    rgb = _square(rgb, size, notes)
+    rgb = _resize(rgb, size, notes, fit)
     pixels = np.asarray(rgb, dtype=np.uint8).astype(np.float64) / 255.0
     return LoadedImage(np.ascontiguousarray(pixels), name, mode, (width, height), notes)
 
 
-def _decode_wide_gray(im, mode, stored_size, size, name, notes) -> LoadedImage:
+def _decode_wide_gray(im, mode, stored_size, size, name, notes, fit) -> LoadedImage:
     """16-bit (or 32-bit integer) grayscale: scaled by 1/65535 in floating point, then repeated
     into three channels (pillow's ``convert`` would clip every value above 255)."""
     from PIL import Image
@@ -229,19 +294,24 @@ def _decode_wide_gray(im, mode, stored_size, size, name, notes) -> LoadedImage:
     outside = int(np.count_nonzero((values < 0) | (values > 65535)))
     if outside:
         notes.append(f"clipped {outside:,} values outside 0..65535")
-    gray = _square(Image.fromarray(np.clip(values, 0, 65535).astype(np.float32), "F"), size, notes)
+    gray = _resize(Image.fromarray(np.clip(values, 0, 65535).astype(np.float32), "F"), size, notes, fit)
     v = np.clip(np.asarray(gray, dtype=np.float64) / 65535.0, 0.0, 1.0)
     pixels = np.repeat(v[:, :, None], 3, axis=2)
     return LoadedImage(pixels, name, mode, stored_size, notes)
 
 
-def _square(im, size, notes):
-    """The centred square of ``im`` resized to ``size`` x ``size`` (``im`` itself when size is None)."""
+def _resize(im, size, notes, fit):
+    """``im`` at ``size`` x ``size`` as ``fit`` says (``im`` itself when size is None)."""
     from PIL import Image
 
     if size is None:
         return im
     w, h = im.size
+    if fit == "stretch":
+        if (w, h) == (size, size):
+            return im
+        notes.append(f"resized {w}x{h} to {size}x{size}")
+        return im.resize((size, size), getattr(Image.Resampling, RESAMPLE))
     side = min(w, h)
     if w != h:
         left, top = (w - side) // 2, (h - side) // 2
@@ -267,7 +337,7 @@ def _rawmode(im) -> str | None:
 
 def _orientation(im) -> int | None:
     try:
-        return im.getexif().get(0x0112)  # EXIF Orientation
+        return im.getexif().get(_EXIF_ORIENTATION)
     except Exception:  # a damaged EXIF block
         return None
 

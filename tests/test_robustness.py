@@ -89,7 +89,10 @@ CASES = {
         ["conv-shape", "20000x20000x3 | conv f=3 c=64", "--run"], ["GiB"]),
     # ---------------------------------------------------------------- damaged files and specs
     "conv spec nested 2000 deep": lambda t: (["conv-shape", "(" * 2000 + "32x32x3" + ")" * 2000], ["spec"]),
-    "conv spec with a 5001-digit size": lambda t: (["conv-shape", "9" * 5001 + "x32x3 | conv f=3 c=8"], ["spec"]),
+    "conv spec with a 5001-digit size": lambda t: (["conv-shape", "9" * 5001 + "x32x3 | conv f=3 c=8"],
+                                                   ["input shape", "at most 12 digits"]),
+    "conv spec with a 5001-digit filter": lambda t: (["conv-shape", "32x32x3 | conv f=" + "9" * 5001 + " c=8"],
+                                                     ["f=99999", "at most 12 digits"]),
     "pool f=2 p=5 refused without --run too": lambda t: (["conv-shape", "32x32x3 | pool f=2 p=5"], ["pad"]),
     "complex npy boxes": lambda t: (["nms", t / "c.npy"], ["c.npy"]),
     "timedelta npy boxes": lambda t: (["iou", t / "td.npy"], ["td.npy"]),

@@ -179,17 +179,31 @@ _NAME = re.compile(r"^[A-Za-z_][\w.\-]*$")
 _ITEM_END = "|\n;[]"
 
 
+# Sizes, counts and paddings above 12 digits are typing errors, and Python refuses to read
+# integers of over 4,300 digits: both get the same message.
+_MAX_DIGITS = 12
+
+
+def _whole(v: str) -> bool:
+    """Whether ``v`` is a whole number of at most _MAX_DIGITS digits."""
+    return bool(re.fullmatch(r"\d{1,%d}" % _MAX_DIGITS, v))
+
+
+def _shown(v: str) -> str:
+    return v if len(v) <= 24 else v[:20] + "..."
+
+
 def _pos_int(key, v):
-    if not re.fullmatch(r"\d+", v) or int(v) < 1:
-        raise ValueError(f"{key}={v}: expected a whole number >= 1")
+    if not _whole(v) or int(v) < 1:
+        raise ValueError(f"{key}={_shown(v)}: expected a whole number >= 1 of at most {_MAX_DIGITS} digits")
     return int(v)
 
 
 def _padding(key, v):
     if v.lower() in ("same", "valid"):
         return v.lower()
-    if not re.fullmatch(r"\d+", v):
-        raise ValueError(f"{key}={v}: expected same, valid or a whole number >= 0")
+    if not _whole(v):
+        raise ValueError(f"{key}={_shown(v)}: expected same, valid or a whole number >= 0")
     return int(v)
 
 
@@ -227,8 +241,8 @@ def _name(key, v):
 
 
 def _count(key, v):
-    if not re.fullmatch(r"[\d,]+", v):
-        raise ValueError(f"{key}={v}: expected a whole number")
+    if not re.fullmatch(r"[\d,]+", v) or not _whole(v.replace(",", "")):
+        raise ValueError(f"{key}={_shown(v)}: expected a whole number of at most {_MAX_DIGITS} digits")
     return int(v.replace(",", ""))
 
 
@@ -305,6 +319,8 @@ class _Parser:
         if not m or (self.i < len(self.text) and self.text[self.i] == "["):
             self.fail(pos, f"the spec starts with the input shape n_H x n_W x n_C such as 32x32x3, got {raw!r} "
                            "(separate layers with '|' or new lines)")
+        if any(v is not None and not _whole(v) for v in m.groups()):
+            self.fail(pos, f"input shape {raw[:40]}: sizes must be whole numbers of at most {_MAX_DIGITS} digits")
         dims = tuple(int(v) for v in m.groups() if v is not None)
         if len(dims) == 2:
             dims = dims + (1,)
@@ -385,6 +401,10 @@ class _Parser:
                 self.fail(pos, f"{kind} needs {key}= ({what}), e.g. {example!r}", label)
         if kind == "pool":
             opts.setdefault("s", opts["f"])
+            if isinstance(opts.get("p"), int) and opts["p"] >= opts["f"]:
+                # As dltool.core.conv.pool2d refuses it (so --run and the table agree).
+                self.fail(pos, f"p={opts['p']}: the padding must be smaller than the window f={opts['f']} - "
+                               "a window of padding alone has nothing to pool", label)
         if opts.get("ceil") and opts.get("p") in ("same", "valid"):
             self.fail(pos, "ceil=1 rounds up the explicit-padding formula: give p as a number", label)
         name = opts.pop("name", "")

@@ -17,7 +17,7 @@ from dltool.core.boxes import BOX_FORMATS, box_convert
 from dltool.errors import InputError
 from dltool.io import formats
 from dltool.io.csvfile import CsvFile, field_count_message
-from dltool.io.streams import decode_text, input_name, read_input
+from dltool.io.streams import decode_text, input_name, parse_json, read_input
 from dltool.io.tabular import cell_text, is_number
 
 _NPY_MAGIC = b"\x93NUMPY"
@@ -351,10 +351,7 @@ def _check_geometry(raw: np.ndarray, box_format: str, where) -> None:
 
 
 def _read_coco(text: str, name: str) -> BoxFile:
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON: {e.msg} (column {e.colno})", f"{name}:{e.lineno}") from None
+    doc = parse_json(text, name)
     document = None
     if isinstance(doc, dict) and isinstance(doc.get("annotations"), list):
         document, doc = doc, doc["annotations"]  # a COCO instances (ground-truth) file

@@ -38,7 +38,7 @@ from dltool.errors import InputError
 from dltool.io.csvfile import CsvFile, RowBuffer, field_count_message
 from dltool.io.formats import LABEL_EXTENSIONS, format_from_extension
 from dltool.io.images import IMAGE_EXTENSIONS, image_size
-from dltool.io.streams import decode_text, input_name, read_input
+from dltool.io.streams import decode_text, input_name, parse_json, read_input
 from dltool.io.tabular import is_number
 
 #: ``--input-format`` choices of ``anchors-kmeans``.
@@ -476,10 +476,7 @@ def _is_real(v) -> bool:
 def _read_coco(path, img_size, notes):
     name = input_name(path)
     text = decode_text(read_input(path), name)
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"invalid JSON: {e.msg} (column {e.colno})", f"{name}:{e.lineno}") from None
+    doc = parse_json(text, name)
     if isinstance(doc, list):
         if doc and isinstance(doc[0], dict) and "bbox" in doc[0] and "images" not in doc[0]:
             raise InputError("this is a detection-results list; anchors need an instances file with "

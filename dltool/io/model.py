@@ -64,6 +64,14 @@ def load_model(path: str) -> SavedModel:
     if missing:
         raise InputError(f"not a dltool model: missing {', '.join(missing)} - give a file written by "
                          "`dltool train-logreg -o`", path)
+    for key in ("W", "b", "mean", "std"):
+        if arrays[key].dtype.kind not in "biuf":
+            raise InputError(f"damaged model: {key} must hold real numbers, got {arrays[key].dtype} - {fix}", path)
+        if not np.isfinite(arrays[key]).all():
+            raise InputError(f"damaged model: {key} holds NaN or infinite values, so every prediction would "
+                             f"be NaN - retrain it (a smaller --lr keeps the weights finite)", path)
+    if (arrays["std"] <= 0).any():
+        raise InputError(f"damaged model: a standard deviation is <= 0, which would divide by zero - {fix}", path)
     W, b = arrays["W"].astype(np.float64), arrays["b"].astype(np.float64)
     classes = [str(c) for c in arrays["classes"]]
     if W.ndim != 2 or b.shape != (W.shape[0],) or len(classes) != max(2, W.shape[0]):
@@ -72,6 +80,14 @@ def load_model(path: str) -> SavedModel:
     standardized = mean.size > 0
     if standardized and (mean.shape != (W.shape[1],) or std.shape != (W.shape[1],)):
         raise InputError(f"inconsistent model: mean/std of {mean.shape} for {W.shape[1]} features", path)
+    try:
+        image_size = int(arrays["image_size"])
+        options = json.loads(str(arrays["options"]))
+    except (TypeError, ValueError, OverflowError) as e:  # json.JSONDecodeError is a ValueError
+        raise InputError(f"damaged model: 'image_size' must be a whole number and 'options' JSON "
+                         f"({type(e).__name__}) - {fix}", path) from None
+    if not isinstance(options, dict):
+        raise InputError(f"damaged model: 'options' must be a JSON object - {fix}", path)
     return SavedModel(W, b, classes, mean if standardized else None, std if standardized else None,
-                      int(arrays["image_size"]), [str(f) for f in arrays["feature_names"]],
-                      str(arrays["label_name"]), json.loads(str(arrays["options"])))
+                      image_size, [str(f) for f in arrays["feature_names"]],
+                      str(arrays["label_name"]), options)

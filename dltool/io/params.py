@@ -16,10 +16,16 @@ def read_arrays(path: str) -> dict:
         for key in npz.files:
             try:
                 a = npz[key]
-            except ValueError:
+            except ValueError as e:
+                if "allow_pickle" not in str(e):
+                    raise InputError(f"damaged array {key!r} ({e}) - {FIX}", path) from None
                 raise InputError(f"array {key!r} holds Python objects, which are never unpickled - {FIX}",
                                  path) from None
-            out[key] = a.astype(np.float64) if np.issubdtype(a.dtype, np.number) else a
+            except Exception as e:  # BadZipFile, EOFError, zlib.error: a damaged member
+                raise InputError(f"damaged array {key!r} ({type(e).__name__}) - {FIX}", path) from None
+            # Real numbers become float64; anything else (complex, dates, text) stays as it is, for
+            # read_params to refuse by name.
+            out[key] = a.astype(np.float64) if a.dtype.kind in "biuf" else a
     return out
 
 
@@ -34,8 +40,8 @@ def read_params(path: str) -> dict:
         raise InputError(f"no parameters named W1, b1, ... (it holds {', '.join(arrays) or 'nothing'}) - {FIX}",
                          path)
     for k, v in params.items():
-        if not np.issubdtype(v.dtype, np.number):
-            raise InputError(f"{k} is not numeric ({v.dtype})", path)
+        if v.dtype.kind != "f":
+            raise InputError(f"{k} is not made of real numbers ({v.dtype}) - {FIX}", path)
         if not np.isfinite(v).all():
             raise InputError(f"{k} has non-finite values", path)
     return params

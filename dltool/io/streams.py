@@ -84,6 +84,24 @@ def decode_text(data: bytes, name: str) -> str:
                          f"{name}:{line}") from None
 
 
+def _json_int(text: str):
+    # An integer literal too long for a float (over 308 digits) reads as float('inf'), which the
+    # readers' finiteness checks then name by item; int() of it would raise OverflowError later.
+    return int(text) if len(text.lstrip("-")) <= 308 else float(text)
+
+
+def parse_json(text: str, name: str):
+    """A JSON document, or an InputError naming ``name:line`` (syntax) or ``name`` (nesting)."""
+    import json
+
+    try:
+        return json.loads(text, parse_int=_json_int)
+    except json.JSONDecodeError as e:
+        raise InputError(f"invalid JSON: {e.msg} (column {e.colno})", f"{name}:{e.lineno}") from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply to be a box or label file - check the file", name) from None
+
+
 def check_writable(path: str) -> None:
     """Fail early, before any work, if ``path`` cannot be an output file."""
     target = os.path.abspath(path)

@@ -137,3 +137,33 @@ def test_bad_input_exits_2_naming_the_file_or_option(tmp_path, name):
     assert_error(result, *fragments, notes=("train-logreg:", "nms:", "iou:", "anchors-kmeans:", "predict:"))
     after = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
     assert after == before, "a failed run changed or left files"
+
+
+@pytest.mark.parametrize("redirect, says", [("> /dev/full", "No space left on device"),
+                                            (">&-", "standard output is closed")])
+def test_unwritable_stdout_exits_2_with_one_line(redirect, says):
+    import shlex
+    import subprocess
+    import sys
+
+    from clitools import ROOT
+
+    line = f"{shlex.quote(sys.executable)} -m dltool nms samples/detections.csv -q {redirect}"
+    done = subprocess.run(["bash", "-c", line], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [done.stderr.strip()] and done.stderr.startswith("Error: standard output")
+    assert says in done.stderr
+
+
+def test_closed_stdout_is_fine_when_the_output_goes_to_a_file(tmp_path):
+    import shlex
+    import subprocess
+    import sys
+
+    from clitools import ROOT
+
+    out = tmp_path / "kept.csv"
+    line = f"{shlex.quote(sys.executable)} -m dltool nms samples/detections.csv -q -o {out} >&-"
+    done = subprocess.run(["bash", "-c", line], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert out.read_text().startswith("image,class,x1,y1,x2,y2,score")

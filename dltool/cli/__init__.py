@@ -5,7 +5,9 @@ Subcommand modules are imported only when needed, and none imports numba at modu
 """
 
 import contextlib
+import errno
 import importlib
+import io
 import logging
 import os
 import signal
@@ -42,6 +44,18 @@ class Terminated(BaseException):
     """SIGTERM arrived (``kill``, ``timeout``, a CI runner or a container stopping). A
     BaseException like KeyboardInterrupt, so that the same clean-up runs: temporary output files
     are removed and an existing output is left as it was."""
+
+
+class ClosedStream(io.TextIOBase):
+    """Stands in for a standard stream the shell closed (``dltool ... >&-``): writing to it fails
+    like writing to a closed descriptor, so a command that needs stdout reports it, and one that
+    writes only ``-o`` files runs as usual."""
+
+    def isatty(self):
+        return False
+
+    def write(self, text):
+        raise OSError(errno.EBADF, "standard output is closed")
 
 
 class RunSettings:
@@ -134,6 +148,8 @@ class DltoolGroup(click.Group):
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         settings = extra.pop("obj", None) or RunSettings()
+        if sys.stdout is None:
+            sys.stdout = ClosedStream()
         try:
             with library_notes(settings), sigterm_as_exception():
                 rv = super().main(args, prog_name or "dltool", complete_var, standalone_mode=False,
@@ -160,11 +176,18 @@ class DltoolGroup(click.Group):
         except Terminated:
             code = ExitCode.TERMINATED
         except (BrokenPipeError, ReaderGone):
-            # The reader (`| head`) has gone: stop quietly. Point stdout at devnull so that the
-            # interpreter's final flush does not raise again.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
+            # The reader (`| head`) has gone: stop quietly.
+            _silence_stdout()
             code = ExitCode.OK
+        except OSError as e:
+            # Readers and -o files turn their own failures into InputError: what escapes is stdout
+            # (`> /dev/full`, a closed stdout). Not a bug in dltool: say which and stop.
+            _silence_stdout()
+            fix = "free some space, or write elsewhere" if e.errno == errno.ENOSPC else \
+                "redirect it to a file or a pipe"
+            click.echo(f"Error: {e.filename or 'standard output'}: cannot write: {e.strerror or e} - {fix}",
+                       err=True)
+            code = ExitCode.BAD_INPUT
         except Exception as e:  # a bug: say so in one line, the traceback on request
             if settings.traceback:
                 traceback.print_exc()
@@ -174,6 +197,14 @@ class DltoolGroup(click.Group):
         if standalone_mode:
             sys.exit(int(code))
         return int(code)
+
+
+def _silence_stdout():
+    """Point stdout at devnull, so that the interpreter's final flush of what could not be written
+    does not fail a second time (and turn the exit code into 120)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
 
 
 def _set_traceback(ctx, param, value):

@@ -174,6 +174,10 @@ def atomic_output(path: str, binary: bool = False):
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
+    except OSError as e:  # a full disk, a quota, a vanished folder: the user's to fix
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise InputError(f"cannot write: {e.strerror or e} - free some space, or write elsewhere", path) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

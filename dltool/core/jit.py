@@ -29,6 +29,7 @@ KERNEL_MODULES = (
     "dltool.core.box_kernels",
     "dltool.core.anchor_kernels",
     "dltool.core.gradcheck_kernels",
+    "dltool.core.logreg_kernels",
     "dltool.core.map_kernels",
 )
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dltool.core.boxes import BOX_FORMATS, box_convert
+from dltool.core.boxes import BOX_FORMATS, MAX_COORDINATE, box_convert
 from dltool.errors import InputError
 from dltool.io import formats
 from dltool.io.csvfile import CsvFile, field_count_message
@@ -287,14 +287,16 @@ def _read_delimited(data: bytes, path: str, name: str, box_format: str, delimite
     records, lines, values, unreadable = _gather(table, chunks, len(numeric))
 
     def numbers(j: int, what: str) -> np.ndarray:
-        bad = ~np.isfinite(values[:, j])
+        bad = ~(np.abs(values[:, j]) <= (MAX_COORDINATE if what == "coordinate" else np.inf))
         if unreadable is not None:
             bad |= unreadable[:, j]
         if bad.any():
             row = int(np.argmax(bad))
             k = numeric[j]
             cell = records[row][k].strip()
-            raise InputError(f"{what} {columns[k]!r} must be a finite number, got {cell!r}", f"{name}:{lines[row]}")
+            limit = f" of magnitude at most {MAX_COORDINATE:g}" if what == "coordinate" else ""
+            raise InputError(f"{what} {columns[k]!r} must be a finite number{limit}, got {cell!r}",
+                             f"{name}:{lines[row]}")
         return values[:, j]
 
     raw = np.column_stack([numbers(j, "coordinate") for j in range(4)]) if len(lines) else np.empty((0, 4))
@@ -372,8 +374,9 @@ def _read_coco(text: str, name: str) -> BoxFile:
                 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in bbox)):
             raise InputError(f"\"bbox\" must be 4 numbers [x, y, w, h], got {json.dumps(bbox)}", where)
         raw[i] = bbox
-        if not np.isfinite(raw[i]).all():
-            raise InputError(f"\"bbox\" must be finite numbers, got {json.dumps(bbox)}", where)
+        if not (np.abs(raw[i]) <= MAX_COORDINATE).all():
+            raise InputError(f"\"bbox\" must be finite numbers of magnitude at most {MAX_COORDINATE:g}, "
+                             f"got {json.dumps(bbox)}", where)
         if has_score is None:
             has_score = "score" in rec
         if has_score:
@@ -414,7 +417,7 @@ def _coco_arrays(doc: list):
         raw = np.array(bboxes, dtype=np.float64).reshape(-1, 4)
     except (OverflowError, ValueError):
         return None
-    if not np.isfinite(raw).all():
+    if not (np.abs(raw) <= MAX_COORDINATE).all():
         return None
     has_score = bool(doc) and "score" in doc[0]
     scores = np.empty(len(doc))
@@ -441,9 +444,10 @@ def _read_npy(data: bytes, name: str, box_format: str) -> BoxFile:
         raise InputError(f"expected a real-valued array of shape (N, 4) boxes or (N, 5) boxes and score, "
                          f"got {arr.dtype} {arr.shape}", name)
     arr = arr.astype(np.float64)
-    bad = ~np.isfinite(arr).all(axis=1)
+    bad = ~(np.isfinite(arr).all(axis=1) & (np.abs(arr[:, :4]) <= MAX_COORDINATE).all(axis=1))
     if bad.any():
-        raise InputError(f"row {int(np.argmax(bad))}: values must be finite numbers", name)
+        raise InputError(f"row {int(np.argmax(bad))}: values must be finite numbers (coordinates of magnitude "
+                         f"at most {MAX_COORDINATE:g})", name)
     _check_geometry(arr[:, :4], box_format, lambda row: f"{name}: row {row}")
     scores = arr[:, 4].copy() if arr.shape[1] == 5 else None
     return BoxFile(name, "npy", box_format, box_convert(arr[:, :4], box_format, "xyxy"), scores,

@@ -140,6 +140,12 @@ box_iou(b[:1000], b)
 iou_pairs(b, b, 0.5)
 kmeans_anchors(wh * 3, 9, seed=0, restarts=1)
 check_network(random_network([40, 30, 1], 'tanh', 64, 0))
+from dltool.core.conv import conv2d, pool2d
+A = rng.standard_normal((1, 128, 128, 64))
+conv2d(A, rng.standard_normal((3, 3, 64, 128)), pad=1)             # >= 1e9 multiply-adds: im2col
+big = rng.standard_normal((1, 512, 512, 64))
+conv2d(big, rng.standard_normal((3, 3, 1, 64)), groups=64)         # depthwise >= 1e8: direct, parallel
+pool2d(big, 3, stride=1)                                           # >= 1e8 taps: pool, parallel
 from dltool.core.detection_eval import coco_evaluate
 gi = rng.integers(0, 50, 3000); gc = rng.integers(0, 5, 3000); gb = np.hstack([xy[:3000], wh[:3000]])
 di = rng.integers(0, 50, 20000); dc = rng.integers(0, 5, 20000)

@@ -172,3 +172,16 @@ def pool_parallel(A, geo, pb, pr, is_max, count_pad, out):
     rows = out.shape[1]
     for q in prange(out.shape[0] * rows):
         _pool_row(A, q // rows, q % rows, geo, pb, pr, is_max, count_pad, out)
+
+
+def warm() -> None:
+    """Compile (or load) every kernel here for the argument types ``dltool.core.conv`` passes
+    (``dltool cache warm``): float64 C-contiguous arrays, the geometry as a tuple of nine ints."""
+    A = np.ones((1, 3, 3, 2))
+    geo = (2, 2, 1, 1, 1, 1, 0, 0, 1)
+    im2col(A, 0, 1, 0, 2, 2, geo, np.empty((4, 8)))
+    depthwise = (2, 2, 1, 1, 1, 1, 0, 0, 2)
+    for kernel in (direct_serial, direct_parallel):
+        kernel(A, np.ones((2, 2, 1, 2)), depthwise, np.empty((1, 2, 2, 2)))
+    for kernel in (pool_serial, pool_parallel):
+        kernel(A, geo, 0, 0, True, False, np.empty((1, 2, 2, 2)))

@@ -28,6 +28,7 @@ CACHE_SUBDIR = os.path.join("dltool", "numba")
 KERNEL_MODULES = (
     "dltool.core.box_kernels",
     "dltool.core.anchor_kernels",
+    "dltool.core.conv_kernels",
     "dltool.core.gradcheck_kernels",
     "dltool.core.logreg_kernels",
     "dltool.core.map_kernels",

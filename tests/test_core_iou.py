@@ -32,6 +32,7 @@ HYPOTHESIS = settings(max_examples=100, deadline=None,
 def path(request, monkeypatch):
     """Force one code path: ``numpy`` (threshold never reached) or ``numba`` (always reached)."""
     monkeypatch.setattr(iou_mod, "NUMBA_MIN_PAIRS", PATHS[request.param])
+    monkeypatch.setattr(iou_mod, "NUMBA_MIN_CANDIDATES", PATHS[request.param])
     return request.param
 
 
@@ -39,6 +40,7 @@ def on_path(name, fn, *args, **kwargs):
     """Call ``fn`` with the given code path forced, for comparing the two paths inside one test."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(iou_mod, "NUMBA_MIN_PAIRS", PATHS[name])
+        mp.setattr(iou_mod, "NUMBA_MIN_CANDIDATES", PATHS[name])
         return fn(*args, **kwargs)
 
 

@@ -53,6 +53,17 @@ def test_io_imports_no_cli_or_numba(path):
     assert not bad, f"{path.name} imports {bad}"
 
 
+def test_no_command_imports_another():
+    """Shared code lives in io/, core/ or the CLI's shared modules (options, output, progress)."""
+    from dltool.cli import COMMANDS
+
+    commands = set(COMMANDS.values())
+    for module in sorted(commands):
+        path = PACKAGE.parent / (module.replace(".", "/") + ".py")
+        others = imported_modules(path) & (commands - {module})
+        assert not others, f"{path.name} imports the command module(s) {others}"
+
+
 def run_python(code: str, env=None) -> str:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env={**os.environ, **(env or {})}, timeout=600, cwd=PACKAGE.parent)

@@ -527,3 +527,12 @@ def test_format_table_on_request(command, marker):
     assert result.exit_code == 0
     assert marker in result.stdout
     assert "\x1b[" not in result.stdout  # no colour codes into a pipe
+
+
+# map is beyond the course; gram-style names C4W4 in its summary line.
+@pytest.mark.parametrize("command", sorted(set(COMMANDS) - {"cache", "map", "gram-style"}))
+def test_help_names_the_course_section(command):
+    """Each course tool says where in the course it comes from, on one line of its docstring."""
+    module = __import__(COMMANDS[command], fromlist=["command"])
+    lines = [line.strip() for line in module.command.help.splitlines()]
+    assert sum(line.startswith("Course: C") for line in lines) == 1, command

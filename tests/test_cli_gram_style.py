@@ -648,10 +648,10 @@ def test_cli_choices_equal_the_engine_registries():
     from dltool.core.gram import CONTENT_NORMS, STYLE_NORMS
     from dltool.core.texture import FEATURES, INITS, OPTIMIZERS
 
-    assert list(cmd.STYLE_NORM_NAMES) == list(STYLE_NORMS)
-    assert list(cmd.CONTENT_NORM_NAMES) == list(CONTENT_NORMS)
-    assert list(cmd.FEATURE_NAMES) == list(FEATURES)
     params = {p.name: p for p in cmd.command.params}
+    assert list(params["style_norm"].type.choices) == list(STYLE_NORMS)
+    assert list(params["content_norm"].type.choices) == list(CONTENT_NORMS)
+    assert list(params["features"].type.choices) == list(FEATURES)
     assert list(params["init_from"].type.choices) == list(INITS)
     assert list(params["optimizer"].type.choices) == list(OPTIMIZERS)
 

@@ -96,6 +96,28 @@ CASES = {
     "pool f=2 p=5 refused without --run too": lambda t: (["conv-shape", "32x32x3 | pool f=2 p=5"], ["pad"]),
     "complex npy boxes": lambda t: (["nms", t / "c.npy"], ["c.npy"]),
     "timedelta npy boxes": lambda t: (["iou", t / "td.npy"], ["td.npy"]),
+    "gradcheck params with an empty W1": lambda t: (["gradcheck", "--params", t / "empty.npz"], ["empty.npz", "W1"]),
+    "gradcheck params whose layers do not chain": lambda t: (
+        ["gradcheck", "--params", t / "unchained.npz"], ["unchained.npz", "W2"]),
+    "gram-style activations whose Gram overflows": lambda t: (
+        ["gram-style", "--style-activations", t / "big.npy", "--generated-activations", t / "small.npy"],
+        ["big.npy"]),
+    "gram-style generated layer of another shape": lambda t: (
+        ["gram-style", "--style-activations", t / "small.npy", "--generated-activations", t / "other.npy"],
+        ["other.npy"]),
+    "anchors-kmeans --compare with a zero width": lambda t: (
+        ["anchors-kmeans", SAMPLES / "coco_instances.json", "--compare", "10,0"], ["--compare: "]),
+    "anchors-kmeans --compare with an odd count": lambda t: (
+        ["anchors-kmeans", SAMPLES / "coco_instances.json", "--compare", "10,20,30"], ["--compare: "]),
+    # ---------------------------------------------------------------- the user's own function (gradcheck)
+    "user module calls sys.exit(0) at import": lambda t: (
+        ["gradcheck", f"{t / 'exits.py'}:f", "--params", t / "p.npz"], ["exits.py", "sys.exit(0)"]),
+    "user function calls sys.exit(5)": lambda t: (
+        ["gradcheck", f"{t / 'exits_inside.py'}:f", "--params", t / "p.npz"], ["exits_inside.py:f", "sys.exit(5)"]),
+    "user function returns string gradients": lambda t: (
+        ["gradcheck", f"{t / 'strings.py'}:f", "--params", t / "p.npz"], ["strings.py:f", "dW1"]),
+    "user function returns a complex cost": lambda t: (
+        ["gradcheck", f"{t / 'complex_cost.py'}:f", "--params", t / "p.npz"], ["complex_cost.py:f", "complex"]),
     # ---------------------------------------------------------------- output onto an input
     "nms -o its own input": lambda t: (["nms", write(t / "d.csv", BOXES), "-o", t / "d.csv"], ["d.csv"]),
     "iou -o its own input": lambda t: (["iou", write(t / "d.csv", BOXES), "-o", t / "d.csv"], ["d.csv"]),
@@ -124,6 +146,19 @@ def prepare(name, tmp):
         ok("train-logreg", SAMPLES / "flowers.csv", "-o", tmp / "m.npz", "-q")
     elif name == "-o through a symlink to the input":
         (tmp / "link.csv").symlink_to(tmp / "d.csv")
+    elif name.startswith("gradcheck params"):
+        np.savez(tmp / "empty.npz", W1=np.zeros((0, 4)), b1=np.zeros((0, 1)))
+        np.savez(tmp / "unchained.npz", W1=np.ones((3, 4)), b1=np.zeros((3, 1)), W2=np.ones((1, 5)), b2=np.zeros((1, 1)))
+    elif name.startswith("gram-style"):
+        np.save(tmp / "big.npy", np.full((4, 4, 3), 1e200))
+        np.save(tmp / "small.npy", np.ones((4, 4, 3)))
+        np.save(tmp / "other.npy", np.ones((4, 4, 5)))
+    elif name.startswith("user "):
+        np.savez(tmp / "p.npz", W1=np.ones((1, 4)), b1=np.zeros((1, 1)))
+        write(tmp / "exits.py", "import sys\nsys.exit(0)\n\ndef f(p):\n    pass\n")
+        write(tmp / "exits_inside.py", "import sys\n\ndef f(p):\n    sys.exit(5)\n")
+        write(tmp / "strings.py", "def f(p):\n    return 1.0, {'dW1': [['a'] * 4], 'db1': [['b']]}\n")
+        write(tmp / "complex_cost.py", "def f(p):\n    return 1j + p['W1'].sum(), {'dW1': p['W1'] * 0, 'db1': p['b1'] * 0}\n")
     elif name == "-o onto a read-only file":
         write(tmp / "ro.csv", "precious\n").chmod(stat.S_IRUSR | stat.S_IRGRP)
 
@@ -167,3 +202,43 @@ def test_closed_stdout_is_fine_when_the_output_goes_to_a_file(tmp_path):
     done = subprocess.run(["bash", "-c", line], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert out.read_text().startswith("image,class,x1,y1,x2,y2,score")
+
+
+# ---------------------------------------------------------------- unreadable folders
+# Root reads a 0o000 folder, so these make the listing itself fail, as it does for a user without
+# the permission.
+
+
+def _deny_listing(monkeypatch, denied):
+    real_scandir, real_listdir = os.scandir, os.listdir
+
+    def refuse(path, real):
+        if os.path.abspath(path) == os.path.abspath(denied):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", lambda path=".": refuse(path, real_scandir))
+    monkeypatch.setattr(os, "listdir", lambda path=".": refuse(path, real_listdir))
+
+
+def test_unlistable_label_folder_is_permission_denied(tmp_path, monkeypatch):
+    sub = tmp_path / "labels" / "train"
+    sub.mkdir(parents=True)
+    write(sub / "a.txt", "0 0.5 0.5 0.1 0.1\n")
+    _deny_listing(monkeypatch, sub)
+    result = run("anchors-kmeans", tmp_path / "labels", "--img-size", "640", "--assume-square")
+    assert_error(result, "train", "permission denied")
+
+
+def test_unlistable_image_folder_is_permission_denied(tmp_path, monkeypatch):
+    (tmp_path / "shapes").mkdir()
+    _deny_listing(monkeypatch, tmp_path / "shapes")
+    assert_error(run("train-logreg", tmp_path / "shapes"), "shapes", "Permission denied")
+
+
+def test_unlistable_class_folder_is_permission_denied(tmp_path, monkeypatch):
+    for cls in ("a", "b"):
+        (tmp_path / "shapes" / cls).mkdir(parents=True)
+        (tmp_path / "shapes" / cls / "0.png").write_bytes((SAMPLES / "shapes" / "circle" / "000.png").read_bytes())
+    _deny_listing(monkeypatch, tmp_path / "shapes" / "b")
+    assert_error(run("train-logreg", tmp_path / "shapes"), "b", "ermission denied")

@@ -8,15 +8,12 @@ import click
 from dltool.cli.options import SEED, quiet_option
 from dltool.cli.output import note, print_table, resolve_format
 from dltool.cli.progress import progress_bar
-from dltool.core.names import ANCHOR_UPDATES, PRESET_ANCHORS
+from dltool.core.names import ANCHOR_UPDATES, LABEL_FORMATS, PRESET_ANCHORS
 from dltool.errors import InputError
+from dltool.io.formats import ANCHOR_EXTENSIONS, output_format
 from dltool.io.streams import atomic_output, check_outputs
 
 FORMATS = ("auto", "table", "csv", "json", "darknet", "yolov5")
-# -o FILE picks its format from the extension when --format is auto.
-EXTENSION_FORMATS = {".csv": "csv", ".json": "json", ".yaml": "yolov5", ".yml": "yolov5", ".cfg": "darknet",
-                     ".txt": "darknet"}
-LABEL_FORMATS = ("auto", "yolo", "coco", "voc", "csv")  # dltool.io.labels.LABEL_FORMATS (numpy-free here)
 PLOT_POINTS = 50_000  # boxes drawn in --plot at most (a seeded sample): more only blurs the picture
 
 
@@ -60,6 +57,8 @@ def command(labels, clusters, img_size, assume_square, min_size, input_format, r
             generations, seed, ratio_threshold, compare, output_format, output, plot, quiet):
     """Anchor boxes for YOLO-style detectors by k-means on box shapes with d = 1 - IoU.
 
+    Course: C4W3 "Anchor boxes".
+
     Reads a YOLO labels directory (image sizes from the sibling images/ folder), a COCO
     instances JSON, a Pascal VOC directory of XML files, or a CSV of w,h. Seeds with
     k-means++, keeps the best of --restarts runs, and reports the average IoU of each box with
@@ -76,7 +75,7 @@ def command(labels, clusters, img_size, assume_square, min_size, input_format, r
     from dltool.core.anchors import anchor_metrics, assign, kmeans_anchors, parse_anchors
     from dltool.io.labels import read_labels
 
-    other = parse_anchors(compare) if compare is not None else None
+    other = _compare_anchors(parse_anchors, compare)
     fmt = _output_format(output_format, output)
     # Refuse unusable output targets before any work, so that a run failing on one never
     # leaves the other written.
@@ -126,12 +125,8 @@ def _output_format(requested, output):
         return resolve_format(requested, "csv")
     if requested not in ("auto", "table"):
         return requested
-    lower = output.lower()
-    for ext, fmt in EXTENSION_FORMATS.items():
-        if lower.endswith(ext):
-            return fmt
-    raise InputError(f"cannot tell the format from the extension - use {', '.join(EXTENSION_FORMATS)} "
-                     "or --format", output)
+    # -o FILE picks its format from the extension when --format is auto.
+    return output_format(output, ANCHOR_EXTENSIONS)
 
 
 def _summary(anchors, m):
@@ -140,6 +135,16 @@ def _summary(anchors, m):
             "per_anchor": [{"w": float(w), "h": float(h), "boxes": int(c),
                             "mean_iou": None if c == 0 else float(v)}
                            for (w, h), c, v in zip(anchors, m.counts, m.mean_iou)]}
+
+
+def _compare_anchors(parse_anchors, compare):
+    """The --compare anchors, with errors led by the option (the user typed them there)."""
+    if compare is None:
+        return None
+    try:
+        return parse_anchors(compare)
+    except InputError as e:
+        raise e.located("--compare") from None
 
 
 def _report(data, result, metrics, other, other_metrics, compare, settings):

@@ -1,6 +1,5 @@
 """``dltool conv-shape``: shapes, parameters, multiply-adds and receptive fields of a conv net."""
 
-import os
 import sys
 
 import click
@@ -10,21 +9,8 @@ from dltool.cli.output import note, print_table, resolve_format
 from dltool.core.convshape import DTYPES
 from dltool.core.presets import PRESETS
 from dltool.errors import InputError
-from dltool.io.streams import decode_text, read_input
+from dltool.io.convspec import load_spec
 from dltool.io.tabular import write_delimited, write_json
-
-
-def load_spec(spec: str):
-    """A parsed network from a preset name, a spec file, '-' (stdin) or the spec text itself."""
-    from dltool.core.convshape import parse_spec
-    from dltool.core.presets import preset_network
-
-    if spec in PRESETS:
-        return preset_network(spec)
-    if spec == "-" or (os.path.isfile(spec) and "|" not in spec):
-        name = "<stdin>" if spec == "-" else spec
-        return parse_spec(decode_text(read_input(spec), name), name)
-    return parse_spec(spec)
 
 
 @click.command("conv-shape")
@@ -47,6 +33,8 @@ def load_spec(spec: str):
 @quiet_option
 def command(spec, preset, list_presets, explain, batch, dtype, run, max_memory, output_format, quiet):
     """Output shape, parameters, multiply-adds and receptive field of every layer of a conv net.
+
+    Course: C4W1 "Convolutional neural networks" (padding, strided convolutions, CNN example).
 
     The course's arithmetic: n_out = floor((n + 2p - f)/s) + 1 ('same' padding with stride > 1 by
     TensorFlow's rule), conv parameters (f*f*n_C_prev + 1)*n_C, multiply-adds per output value

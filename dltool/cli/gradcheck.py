@@ -4,7 +4,7 @@ import sys
 
 import click
 
-from dltool.cli.options import SEED, parse_sizes, quiet_option
+from dltool.cli.options import SEED, FiniteRange, max_memory_option, parse_sizes, quiet_option
 from dltool.cli.output import note, print_table, resolve_format
 from dltool.cli.progress import progress_bar
 from dltool.core.names import ACTIVATIONS
@@ -13,7 +13,6 @@ from dltool.io.tabular import write_json
 
 MODELS = ("logreg", "softmax", "mlp")
 DEFAULT_LAYERS = {"logreg": "4,1", "softmax": "4,3", "mlp": "4,5,3,1"}
-DATA_FORMATS = ("auto", "csv", "npz", "images")  # dltool.io.datasets.DATA_FORMATS, numpy-free here
 
 
 @click.command("gradcheck")
@@ -38,22 +37,25 @@ DATA_FORMATS = ("auto", "csv", "npz", "images")  # dltool.io.datasets.DATA_FORMA
 @click.option("--label-column", default=None, metavar="NAME", help="With --data CSV: the label column.  [default: the last]")
 @click.option("--samples", type=click.IntRange(min=1), default=16, show_default=True,
               help="Examples in the seeded random batch.")
-@click.option("--epsilon", type=click.FloatRange(min=0, min_open=True), default=1e-7, show_default=True,
-              help="The two-sided step: (J(theta + eps) - J(theta - eps)) / 2 eps.")
+@click.option("--epsilon", type=FiniteRange(min=0, max=1, min_open=True, max_open=True), default=1e-7,
+              show_default=True,
+              help="The two-sided step: (J(theta + eps) - J(theta - eps)) / 2 eps (a step of 1 or more "
+                   "measures no derivative).")
 @click.option("--sample", "sample", type=click.IntRange(min=1), default=None,
               help="Check this many random coordinates per parameter block.  [default: all]")
 @click.option("--fast", type=click.IntRange(min=1), default=None, metavar="K",
               help="Check K random directions v per block instead of coordinates (v.dtheta against a "
                    "two-sided difference along v), for large parameter counts.  [default: off]")
-@click.option("--fail-above", type=click.FloatRange(min=0), default=1e-5, show_default=True,
+@click.option("--fail-above", type=FiniteRange(min=0), default=1e-5, show_default=True,
               help="Exit 1 when the overall or any block's relative difference is above this.")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed of the random batch, initialization and sampled coordinates.")
+@max_memory_option
 @click.option("--format", "output_format", type=click.Choice(["auto", "table", "json"]), default="auto",
               show_default=True, help="auto: a table on a terminal, else JSON.")
 @quiet_option
 def command(function, model, layers, activation, l2, params_file, data, label_column, samples, epsilon, sample,
-            fast, fail_above, seed, output_format, quiet):
+            fast, fail_above, seed, max_memory, output_format, quiet):
     """Check gradients: two-sided numerical differences against the analytic gradient.
 
     Course: C2W1 "Gradient checking" (and its "Gradient checking implementation notes").
@@ -86,7 +88,7 @@ def command(function, model, layers, activation, l2, params_file, data, label_co
                                              progress)
         else:
             report, target = _check_model(gradcheck, model or "mlp", layers, activation, l2, params_file, data,
-                                          label_column, samples, seed, epsilon, sample, fast, progress)
+                                          label_column, samples, seed, epsilon, sample, fast, progress, max_memory)
     passed = report.worst <= fail_above
     for line in report.notes:
         note(quiet, f"gradcheck: note: {line}")
@@ -105,7 +107,7 @@ def command(function, model, layers, activation, l2, params_file, data, label_co
 
 
 def _check_model(gradcheck, model, layers, activation, l2, params_file, data, label_column, samples, seed,
-                 epsilon, sample, fast, progress):
+                 epsilon, sample, fast, progress, max_memory):
     import numpy as np
 
     from dltool.core import mlp
@@ -116,7 +118,10 @@ def _check_model(gradcheck, model, layers, activation, l2, params_file, data, la
         from dltool.io.params import read_params
 
         params = read_params(params_file)
-        from_params = mlp.layer_sizes(params)
+        try:
+            from_params = mlp.layer_sizes(params)
+        except InputError as e:  # the layers do not chain: the user's file is at fault
+            raise (e if e.where else e.located(params_file)) from None
         if sizes and sizes != from_params:
             raise InputError(f"--layers {layers} does not match the parameters' layers "
                              f"{','.join(map(str, from_params))}", params_file)
@@ -144,6 +149,7 @@ def _check_model(gradcheck, model, layers, activation, l2, params_file, data, la
         raise InputError(f"--model logreg is one layer with one output (n_x,1), got {','.join(map(str, sizes))}")
     if model == "softmax" and (len(sizes) != 2 or sizes[-1] < 2):
         raise InputError(f"--model softmax is one layer with a unit per class (n_x,C), got {','.join(map(str, sizes))}")
+    _check_size(sizes, samples if X is None else X.shape[1], max_memory)
     if params is not None:
         params = {k: np.asarray(v, dtype=np.float64).reshape(v.shape if k[0] == "W" else (-1, 1))
                   for k, v in params.items()}
@@ -153,6 +159,16 @@ def _check_model(gradcheck, model, layers, activation, l2, params_file, data, la
     report = gradcheck.check_network(net, epsilon, sample, fast, seed, progress)
     hidden = f" {activation}" if len(sizes) > 2 else ""
     return report, f"{model} {','.join(map(str, sizes))}{hidden}" + (f" l2={l2:g}" if l2 else "")
+
+
+def _check_size(sizes, samples, max_memory):
+    """Refuse layers whose parameters and activations cannot fit, before allocating them."""
+    from dltool.core.memory import check_memory
+
+    params = sum((sizes[l - 1] + 1) * sizes[l] for l in range(1, len(sizes)))
+    # float64: the parameters, their analytic and numerical gradients and a perturbed copy; the
+    # activations and their gradients (forward and backward) for every example.
+    check_memory(8 * (4 * params + 4 * samples * sum(sizes)), "gradcheck of these layers", max_memory)
 
 
 def _check_function(gradcheck, function, params_file, data, epsilon, sample, fast, seed, progress):

@@ -4,18 +4,13 @@ import sys
 
 import click
 
-from dltool.cli.options import SEED, quiet_option
+from dltool.cli.options import SEED, FiniteRange, quiet_option
 from dltool.cli.output import note, print_table, resolve_format
 from dltool.cli.progress import progress_bar
+from dltool.core.names import CONTENT_NORMS, STYLE_NORMS, SYNTHESIS_INITS, SYNTHESIS_OPTIMIZERS, TEXTURE_FEATURES
 from dltool.errors import InputError
-from dltool.io.streams import check_writable
+from dltool.io.streams import check_outputs
 from dltool.io.tabular import write_delimited, write_json
-
-# Registries live in numpy-importing modules; their names are repeated here only as click
-# choices, and a test checks that they equal dltool.core.gram / dltool.core.texture's.
-STYLE_NORM_NAMES = ("course", "pytorch", "pystiche", "notes")
-CONTENT_NORM_NAMES = ("assignment", "lecture", "mean")
-FEATURE_NAMES = ("random", "bank", "rgb")
 
 
 @click.command("gram-style")
@@ -28,15 +23,15 @@ FEATURE_NAMES = ("random", "bank", "rgb")
               help="Content activations (the content cost needs --generated-activations).  [default: none]")
 @click.option("--layer-weights", default=None, metavar="L1,L2,...",
               help="lambda[l] per layer of an .npz.  [default: equal, 1/L each]")
-@click.option("--style-norm", type=click.Choice(STYLE_NORM_NAMES), default="course", show_default=True,
+@click.option("--style-norm", type=click.Choice(list(STYLE_NORMS)), default="course", show_default=True,
               help="course: 1/(2 n_H n_W n_C)^2 ||G_S - G_G||^2; pytorch: the PyTorch tutorial's (Gram / "
                    "(n_C n_H n_W), mean square); pystiche: Gram / (n_H n_W), mean square; notes: "
                    "||G_S - G_G||^2 with no factor, as the course notes write it.")
-@click.option("--content-norm", type=click.Choice(CONTENT_NORM_NAMES), default="assignment", show_default=True,
+@click.option("--content-norm", type=click.Choice(list(CONTENT_NORMS)), default="assignment", show_default=True,
               help="assignment: 1/(4 n_H n_W n_C) ||a_C - a_G||^2; lecture: 1/2 ||.||^2; mean: the peers' mean square.")
-@click.option("--alpha", type=float, default=10.0, show_default=True, help="Weight of the content cost in J.")
-@click.option("--beta", type=float, default=40.0, show_default=True, help="Weight of the style cost in J.")
-@click.option("--features", type=click.Choice(FEATURE_NAMES), default="random", show_default=True,
+@click.option("--alpha", type=FiniteRange(min=0), default=10.0, show_default=True, help="Weight of the content cost in J.")
+@click.option("--beta", type=FiniteRange(min=0), default=40.0, show_default=True, help="Weight of the style cost in J.")
+@click.option("--features", type=click.Choice(list(TEXTURE_FEATURES)), default="random", show_default=True,
               help="Images: random: a seeded bank of random multi-scale filters + ReLU (Ustyuzhaninov et al.); "
                    "bank: fixed Gaussian-derivative filters; rgb: the raw channels.")
 @click.option("--filters", type=click.IntRange(min=1), default=None,
@@ -53,17 +48,17 @@ FEATURE_NAMES = ("random", "bank", "rgb")
               help="With --synthesize: blend weights of the style images.  [default: equal]")
 @click.option("--content", "content_image", default=None, metavar="IMAGE",
               help="With --synthesize: add alpha * J_content towards this image.  [default: none]")
-@click.option("--init", "init_from", type=click.Choice(["noise", "style", "content"]), default="noise",
+@click.option("--init", "init_from", type=click.Choice(list(SYNTHESIS_INITS)), default="noise",
               show_default=True, help="With --synthesize: the starting image.")
 @click.option("--iterations", type=click.IntRange(min=1), default=None,
               help="With --synthesize: optimizer steps.  [default: the engine's]")
-@click.option("--optimizer", type=click.Choice(["lbfgs", "adam"]), default="lbfgs", show_default=True,
+@click.option("--optimizer", type=click.Choice(list(SYNTHESIS_OPTIMIZERS)), default="lbfgs", show_default=True,
               help="With --synthesize: L-BFGS (written here, no scipy) or Adam.")
-@click.option("--lr", type=float, default=0.05, show_default=True,
+@click.option("--lr", type=FiniteRange(min=0, min_open=True), default=0.05, show_default=True,
               help="Adam's learning rate (0.02 stalls within 500 steps on the samples).")
-@click.option("--beta1", type=float, default=0.9, show_default=True, help="Adam's beta1.")
-@click.option("--beta2", type=float, default=0.999, show_default=True, help="Adam's beta2.")
-@click.option("--epsilon", type=float, default=1e-8, show_default=True, help="Adam's epsilon.")
+@click.option("--beta1", type=FiniteRange(min=0, max=1, max_open=True), default=0.9, show_default=True, help="Adam's beta1.")
+@click.option("--beta2", type=FiniteRange(min=0, max=1, max_open=True), default=0.999, show_default=True, help="Adam's beta2.")
+@click.option("--epsilon", type=FiniteRange(min=0, min_open=True), default=1e-8, show_default=True, help="Adam's epsilon.")
 @click.option("--preserve-colors", is_flag=True,
               help="With --synthesize: keep the content (or first style) image's colour statistics.")
 @click.option("--save-every", type=click.IntRange(min=1), default=None,
@@ -92,9 +87,8 @@ def command(images, style_activations, generated_activations, content_activation
       dltool gram-style samples/textures/bricks.png --synthesize -o bricks_synth.png --size 128
       dltool gram-style --style-activations samples/gram/style.npy --generated-activations samples/gram/generated.npy
     """
-    for target in (output, plot):
-        if target:
-            check_writable(target)
+    check_outputs([output, plot], [*images, *extra_styles, content_image, style_activations,
+                                   generated_activations, content_activations])
     if plot:
         from dltool.io.plot import require_png
 
@@ -133,33 +127,14 @@ def _floats(text, option):
     return values
 
 
-def _read_layers(path):
-    """Activation layers from .npy (one) or .npz (several, in the file's order)."""
-    import numpy as np
-
-    from dltool.io.params import read_arrays
-    from dltool.io.streams import read_input
-
-    if path.lower().endswith(".npz"):
-        arrays = read_arrays(path)
-        return list(arrays), list(arrays.values())
-    import io
-
-    data = read_input(path)
-    try:
-        a = np.load(io.BytesIO(data), allow_pickle=False)
-    except Exception:
-        raise InputError("not a readable .npy array - save it with np.save(path, a)", path) from None
-    return ["layer1"], [a]
-
-
 def _activations(style_path, generated_path, content_path, layer_weights, style_norm, content_norm, alpha, beta,
                  output, plot, output_format, quiet):
     import numpy as np
 
     from dltool.core import gram as g
+    from dltool.io.activations import read_layers
 
-    names, S = _read_layers(style_path)
+    names, S = read_layers(style_path)
     S = [g.check_activations(a, f"{style_path}: {n}") for n, a in zip(names, S)]
     weights = _floats(layer_weights, "--layer-weights") if layer_weights else None
     if weights is not None and len(weights) != len(S):
@@ -167,29 +142,40 @@ def _activations(style_path, generated_path, content_path, layer_weights, style_
     report = {"style_norm": style_norm, "style_norm_factors": g.STYLE_NORMS[style_norm], "layers": []}
     grams = {}
     for name, a in zip(names, S):
-        G = g.gram(a, style_norm)
+        G = _gram(g, a, style_norm, f"{style_path}: {name}")
         grams[f"G_{name}"] = G
         report["layers"].append({"name": name, "shape": list(a.shape), "gram_trace": float(np.trace(G)),
                                  "gram_mean": float(G.mean()), "gram_max": float(G.max())})
     if generated_path:
-        gnames, Gs = _read_layers(generated_path)
+        gnames, Gs = read_layers(generated_path)
         if len(Gs) != len(S):
             raise InputError(f"{len(Gs)} generated layers for {len(S)} style layers", generated_path)
         Gs = [g.check_activations(a, f"{generated_path}: {n}") for n, a in zip(gnames, Gs)]
-        total, per_layer = g.style_cost(S, Gs, weights, style_norm)
+        for sname, a_S, gname, a_G in zip(names, S, gnames, Gs):
+            if a_S.shape != a_G.shape:
+                raise InputError(f"shape {a_G.shape}, but the style layer {sname} of {style_path} has shape "
+                                 f"{a_S.shape}: each layer's two activations must have the same shape",
+                                 f"{generated_path}: {gname}")
+            _gram(g, a_G, style_norm, f"{generated_path}: {gname}")
+        with np.errstate(over="ignore", invalid="ignore"):
+            total, per_layer = g.style_cost(S, Gs, weights, style_norm)
+        _finite(total, "style cost", generated_path)
         for row, j in zip(report["layers"], per_layer):
             row["style_cost"] = j
         report["layer_weights"] = weights or [1.0 / len(S)] * len(S)
         report["style_cost"] = total
         if content_path:
             # The course takes the content cost on one layer: the last of each file.
-            _, C = _read_layers(content_path)
+            _, C = read_layers(content_path)
             c = g.check_activations(C[-1], content_path)
             report["content_norm"] = content_norm
             report["content_layer"] = gnames[-1]
-            report["content_cost"] = g.content_cost(c, Gs[-1], content_norm)
-            report["alpha"], report["beta"] = alpha, beta
-            report["total_cost"] = g.total_cost(report["content_cost"], total, alpha, beta)
+            with np.errstate(over="ignore", invalid="ignore"):
+                report["content_cost"] = _finite(g.content_cost(c, Gs[-1], content_norm), "content cost",
+                                                 content_path)
+                report["alpha"], report["beta"] = alpha, beta
+                report["total_cost"] = _finite(g.total_cost(report["content_cost"], total, alpha, beta),
+                                               "total cost J", content_path)
     elif content_path:
         raise InputError("--content-activations needs --generated-activations to compare with")
     if output:
@@ -198,7 +184,9 @@ def _activations(style_path, generated_path, content_path, layer_weights, style_
         write_params(output, grams)
         note(quiet, f"gram-style: Gram matrices written to {output}")
     if plot:
-        _plot_grams(plot, list(grams.values()), names)
+        from dltool.io.plot import heatmaps
+
+        heatmaps(plot, list(grams.values()), names)
         note(quiet, f"gram-style: Gram heatmaps written to {plot}")
     fmt = resolve_format(output_format, "json")
     if fmt == "json":
@@ -215,6 +203,26 @@ def _activations(style_path, generated_path, content_path, layer_weights, style_
         for key in ("style_cost", "content_cost", "total_cost"):
             if key in report:
                 click.echo(f"{key.replace('_', ' ')}: {report[key]:.10g}")
+
+
+def _gram(g, a, norm, where):
+    """A layer's Gram matrix, refused (naming the file and layer) when it overflows float64."""
+    import numpy as np
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        G = g.gram(a, norm)
+    if not np.isfinite(G).all():
+        raise InputError("values so large that the Gram matrix overflows float64 - scale the activations down",
+                         where)
+    return G
+
+
+def _finite(value, what, where):
+    import math
+
+    if not math.isfinite(value):
+        raise InputError(f"the {what} overflows float64 - scale the activations down", where)
+    return value
 
 
 def _bank(features, filters, filter_sizes, seed):
@@ -260,7 +268,9 @@ def _distances(paths, bank, size, style_norm, output, plot, output_format, quiet
             write_params(output, grams)
             note(quiet, f"gram-style: per-position Gram matrices (G<layer>_<image>) written to {output}")
         if plot:
-            _plot_grams(plot, [style_targets(img.pixels, bank)[0] for img in images], [img.name for img in images])
+            from dltool.io.plot import heatmaps
+
+            heatmaps(plot, [style_targets(img.pixels, bank)[0] for img in images], [img.name for img in images])
             note(quiet, f"gram-style: Gram heatmaps written to {plot}")
     fmt = resolve_format(output_format, "csv")
     columns = ["image", "style_distance"]
@@ -272,30 +282,6 @@ def _distances(paths, bank, size, style_norm, output, plot, output_format, quiet
     else:
         print_table(["image", f"style distance to {reference.name}"], [[n, f"{d:.6g}"] for n, d in rows],
                     title=f"gram-style: {size}x{size}, course normalization")
-
-
-
-def _plot_grams(path, grams, names):
-    """The first layer's Gram matrix of every image, side by side, as heatmaps."""
-    import numpy as np
-    from PIL import Image, ImageDraw, ImageFont
-
-    from dltool.io.streams import atomic_output
-
-    cell, pad, top = 256, 16, 28
-    canvas = Image.new("RGB", (len(grams) * (cell + pad) + pad, cell + top + pad), "white")
-    pen = ImageDraw.Draw(canvas)
-    font = ImageFont.load_default()
-    for k, (G, name) in enumerate(zip(grams, names)):
-        scale = np.abs(G).max() or 1.0
-        values = np.clip(G / scale, 0.0, 1.0)
-        rgb = np.stack([values ** 0.5, values, 1.0 - values ** 0.5], axis=-1)  # dark blue -> yellow
-        tile = Image.fromarray((rgb * 255).astype(np.uint8)).resize((cell, cell), Image.Resampling.NEAREST)
-        x = pad + k * (cell + pad)
-        canvas.paste(tile, (x, top))
-        pen.text((x, 8), name[-40:], fill="black", font=font)
-    with atomic_output(path, binary=True) as f:
-        canvas.save(f, format="PNG")
 
 
 def _synthesize(paths, extra_styles, style_weights, content_image, bank, size, init_from, iterations, optimizer,

@@ -5,11 +5,11 @@ import sys
 
 import click
 
-from dltool.cli.options import SEED, parse_sizes, quiet_option
+from dltool.cli.options import FINITE, SEED, max_memory_option, parse_sizes, quiet_option
 from dltool.cli.output import note, print_table, resolve_format
 from dltool.core.names import ACTIVATIONS, DISTRIBUTIONS, GAINS, INIT_ALIASES, INIT_METHODS
 from dltool.errors import InputError
-from dltool.io.streams import check_writable
+from dltool.io.streams import check_outputs
 from dltool.io.tabular import write_json
 
 METHOD_HELP = "; ".join(f"{k}: {v[1]}" for k, v in INIT_METHODS.items())
@@ -28,7 +28,7 @@ ALIAS_HELP = "; ".join(f"{k} ({lib}): {base} {dist}" for k, (base, dist, lib) in
                    + ALIAS_HELP + ".")
 @click.option("--distribution", type=click.Choice(list(DISTRIBUTIONS)), default=None,
               help="; ".join(f"{k}: {v}" for k, v in DISTRIBUTIONS.items()) + ".  [default: normal, or the alias's]")
-@click.option("--scale", type=float, default=0.01, show_default=True, help="The std of --method random.")
+@click.option("--scale", type=FINITE, default=0.01, show_default=True, help="The std of --method random.")
 @click.option("--gain", default=None, metavar="G|NAME",
               help=f"Multiply the std by G, or torch's calculate_gain of {', '.join(GAINS)}.  "
                    "[default: the method's: sqrt(2) for he, 1 otherwise]")
@@ -45,11 +45,12 @@ ALIAS_HELP = "; ".join(f"{k} ({lib}): {base} {dist}" for k, (base, dist, lib) in
 @click.option("--samples", type=click.IntRange(min=1), default=1000, show_default=True,
               help="With --probe: examples in the batch.")
 @click.option("--plot", default=None, metavar="PNG", help="With --probe: draw the std per layer.  [default: none]")
+@max_memory_option
 @click.option("--format", "output_format", type=click.Choice(["auto", "table", "json"]), default="auto",
               show_default=True, help="auto: a table on a terminal, else JSON.")
 @quiet_option
 def command(layers, spec, method, distribution, scale, gain, seed, output, probe, activation, depth, samples, plot,
-            output_format, quiet):
+            max_memory, output_format, quiet):
     """Initialize weights the course's way; --probe shows vanishing and exploding activations.
 
     Course: C2W1 "Weight initialization for deep networks" (and C1W3 "Random initialization").
@@ -70,9 +71,7 @@ def command(layers, spec, method, distribution, scale, gain, seed, output, probe
     """
     from dltool.core import init as core
 
-    for target in (output, plot):
-        if target:
-            check_writable(target)
+    check_outputs([output, plot], [spec])
     if plot:
         from dltool.io.plot import require_png
 
@@ -92,7 +91,17 @@ def command(layers, spec, method, distribution, scale, gain, seed, output, probe
         if depth:
             sizes = [sizes[0]] + [sizes[1] if len(sizes) > 1 else sizes[0]] * depth
         shapes = core.dense_shapes(sizes)
-    params, rows = core.initialize(shapes, method, distribution, scale, gain, seed)
+    import numpy as np
+
+    from dltool.core.memory import check_memory
+
+    weights = sum(math.prod(shape) for shape, _, _ in shapes)
+    # float64 weights, the normal draw they are scaled from, and the probe's activations and gradients.
+    check_memory(8 * 2 * weights + (8 * 4 * samples * sum(s[0][0] for s in shapes) if probe else 0),
+                 "initializing these layers", max_memory)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below, by name
+        params, rows = core.initialize(shapes, method, distribution, scale, gain, seed)
+    _check_finite(rows, method, scale, gain)
     base, dist = core.resolve_method(method, distribution)
     report = {"method": base, "distribution": dist, "seed": seed,
               "layers": [{"name": name, "shape": list(shape), "target_std": target, "std": actual}
@@ -123,13 +132,25 @@ def command(layers, spec, method, distribution, scale, gain, seed, output, probe
         _print(report)
 
 
+def _check_finite(rows, method, scale, gain):
+    """Refuse a --scale or --gain so large that the weights or their std overflow float64."""
+    name, _, target, actual = next((r for r in rows if not (math.isfinite(r[2]) and math.isfinite(r[3]))),
+                                   (None,) * 4)
+    if name is None:
+        return
+    given = ([f"--scale {scale:g}"] if method == "random" else []) + ([f"--gain {gain}"] if gain is not None else [])
+    given = given or ["--gain"]
+    raise InputError(f"{' and '.join(given)} {'makes' if len(given) == 1 else 'make'} {name}'s weights overflow float64 (target std "
+                     f"{target:.3g}, actual std {actual:.3g}) - use a smaller value")
+
+
 def _json(output_format):
     return resolve_format(output_format, "json") == "json"
 
 
 def _spec_shapes(spec):
-    from dltool.cli.conv_shape import load_spec
     from dltool.core.convshape import weight_shapes
+    from dltool.io.convspec import load_spec
 
     return weight_shapes(load_spec(spec))
 

@@ -9,7 +9,8 @@ from dltool.cli.output import emit_rows, note, print_table, resolve_format
 from dltool.core.names import IOU_METRICS
 from dltool.errors import InputError
 from dltool.io.streams import atomic_output, check_outputs
-from dltool.io.tabular import ROW_FORMATS, NumberColumns, format_from_extension, write_delimited, write_json
+from dltool.io.formats import ROW_FORMATS, format_from_extension
+from dltool.io.tabular import NumberColumns, write_delimited, write_json
 
 TABLE_COLUMNS = 12  # a terminal table shows this many B columns at most
 MAX_MATRIX = 500_000_000  # 4 GB of float64: beyond this the dense matrix is the wrong tool
@@ -32,6 +33,8 @@ MAX_MATRIX = 500_000_000  # 4 GB of float64: beyond this the dense matrix is the
 def command(boxes_a, boxes_b, metric, paired, min_iou, output, box_format, input_format, output_format, quiet):
     """IoU between every box of A and every box of B (B defaults to A).
 
+    Course: C4W3 "Intersection over union".
+
     Continuous coordinates, no +1 pixel convention: a zero-area box has IoU 0 with everything.
     When both files have an 'image' column, boxes of different images are never compared: their
     entry is the metric's 'no overlap at all' value (0 for iou, -1 for the others) and --min-iou
@@ -53,6 +56,7 @@ def command(boxes_a, boxes_b, metric, paired, min_iou, output, box_format, input
     """
     import numpy as np
 
+    from dltool.core.groups import mask_other_images, same_image_pairs
     from dltool.core.iou import box_iou, iou_pairs, paired_iou
     from dltool.io.boxes import label_codes, read_boxes
 
@@ -70,22 +74,15 @@ def command(boxes_a, boxes_b, metric, paired, min_iou, output, box_format, input
     if paired:
         if len(a) != len(b):
             raise InputError(f"--paired needs equal box counts, got {len(a)} in {a.name} and {len(b)} in {b.name}")
-        values = paired_iou(a.xyxy, b.xyxy, metric)
-        if image_a is not None:
-            values[image_a != image_b] = apart
+        values = mask_other_images(paired_iou(a.xyxy, b.xyxy, metric), image_a, image_b, apart)
         rows_a = rows_b = np.arange(len(a))
     elif min_iou is not None:
-        rows_a, rows_b, values = iou_pairs(a.xyxy, b.xyxy, min_iou, metric)
-        if image_a is not None:
-            same = image_a[rows_a] == image_b[rows_b]
-            rows_a, rows_b, values = rows_a[same], rows_b[same], values[same]
+        rows_a, rows_b, values = same_image_pairs(*iou_pairs(a.xyxy, b.xyxy, min_iou, metric), image_a, image_b)
     else:
         if len(a) * len(b) > MAX_MATRIX:
             raise InputError(f"the {len(a)} x {len(b)} matrix would take {len(a) * len(b) * 8 / 1e9:.1f} GB: "
                              "use --min-iou T for the pairs that overlap, or --paired")
-        matrix = box_iou(a.xyxy, b.xyxy, metric)
-        if image_a is not None:
-            matrix[image_a[:, None] != image_b[None, :]] = apart
+        matrix = mask_other_images(box_iou(a.xyxy, b.xyxy, metric), image_a, image_b, apart)
         note(quiet, f"{metric}: {len(a)} x {len(b)} matrix")
         _emit_matrix(matrix, metric, output, output_format)
         return

@@ -1,6 +1,5 @@
 """``dltool map``: detection accuracy, COCO mAP exactly as pycocotools and PASCAL VOC AP, with a CI gate."""
 
-import os
 import sys
 
 import click
@@ -9,10 +8,11 @@ from dltool.cli.options import box_format_option, quiet_option
 from dltool.cli.output import note, print_table, resolve_format
 from dltool.core.map_names import COCO_METRICS, DT_FORMATS, GT_FORMATS, HEADLINE, MAP_METRICS, PROTOCOLS, VOC_METRICS
 from dltool.errors import ExitCode, InputError
+from dltool.io.formats import format_from_extension, pick
 
 FORMATS = ("auto", "table", "csv", "tsv", "json")
 #: -o FILE: the format from the extension (.npz: the precision / recall arrays).
-OUTPUT_EXTENSIONS = {".json": "json", ".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".npz": "npz"}
+OUTPUT_FORMATS = pick("json", "csv", "tsv", "npz")
 PLOT_CLASSES = 10  # classes drawn one by one in --plot (those with the most ground truth)
 TITLES = {"coco": "COCO bbox, as pycocotools", "voc07": "VOC2007 11-point", "voc": "VOC all-point"}
 
@@ -80,7 +80,7 @@ def command(detections, ground_truth, protocol, fail_below, fail_metric, plot, o
       dltool map samples/map/voc_detections.csv samples/map/voc --protocol voc07 --fail-below 0.5
     """
     from dltool.io.detection_sets import join, read_detections, read_ground_truth
-    from dltool.io.streams import check_writable
+    from dltool.io.streams import check_outputs
 
     if detections == "-" and ground_truth == "-":
         raise InputError("only one of DETECTIONS and GROUND_TRUTH can be '-' (standard input)")
@@ -96,10 +96,7 @@ def command(detections, ground_truth, protocol, fail_below, fail_metric, plot, o
     if fail_below is not None and not -1 <= fail_below <= 1:
         raise InputError(f"--fail-below must lie in [-1, 1] (AP and AR lie in [0, 1]), got {fail_below:g}")
     out_kind = _output_kind(output, output_format)
-    for target in (output, plot):
-        if target:
-            check_writable(target)
-            _refuse_input(target, (detections, ground_truth))
+    check_outputs([output, plot], [detections, ground_truth])
     if plot:
         from dltool.io.plot import require_png
 
@@ -146,22 +143,17 @@ def command(detections, ground_truth, protocol, fail_below, fail_metric, plot, o
 def _output_kind(output, output_format):
     """The format of the report, or 'npz' when -o names an arrays file."""
     if output:
-        ext = os.path.splitext(output)[1].lower()
-        if ext == ".npz":
+        kind = format_from_extension(output, OUTPUT_FORMATS)
+        if kind == "npz":
             return "npz"
         if output_format in ("auto", "table"):
-            if ext not in OUTPUT_EXTENSIONS:
-                raise InputError(f"cannot tell the format from the extension - use "
-                                 f"{', '.join(OUTPUT_EXTENSIONS)} or --format csv|tsv|json", output)
-            return OUTPUT_EXTENSIONS[ext]
+            if kind is None:
+                shown = ", ".join(e for extensions in OUTPUT_FORMATS.values() for e in extensions)
+                raise InputError(f"cannot tell the format from the extension - use {shown} or --format "
+                                 "csv|tsv|json", output)
+            return kind
         return output_format
     return resolve_format(output_format, "json")
-
-
-def _refuse_input(target, inputs):
-    for path in inputs:
-        if path != "-" and os.path.exists(path) and os.path.exists(target) and os.path.samefile(path, target):
-            raise InputError(f"is also an input of this run ({path}): write the output somewhere else", target)
 
 
 # ------------------------------------------------------------------ evaluation

@@ -70,6 +70,7 @@ def command(detections, iou_threshold, score_threshold, class_agnostic, max_dete
       dltool nms samples/detections.csv --draw samples/street.png -o kept.png
       dltool nms samples/detections.csv | dltool iou - samples/ground_truth.csv --min-iou 0.5
     """
+    from dltool.core.groups import group_codes
     from dltool.core.nms import select_detections
     from dltool.io.boxes import label_codes, read_boxes
 
@@ -91,10 +92,7 @@ def command(detections, iou_threshold, score_threshold, class_agnostic, max_dete
     scores = boxes.require_scores()
     class_codes, = label_codes(None if class_agnostic else boxes.classes)
     image_codes, = label_codes(boxes.images)
-    groups = None
-    if class_codes is not None or image_codes is not None:
-        groups = (0 if image_codes is None else image_codes) * (len(boxes) + 1) \
-            + (0 if class_codes is None else class_codes)
+    groups = group_codes(image_codes, class_codes, len(boxes))
     keep, kept_scores = select_detections(boxes.xyxy, scores, groups, image_codes, iou_threshold,
                                           score_threshold, max_detections, method, sigma)
     scope = " and ".join(s for s, c in (("class", class_codes), ("image", image_codes)) if c is not None)

@@ -1,5 +1,7 @@
 """Option decorators shared by the subcommands, so every tool spells them the same way."""
 
+import math
+
 import click
 
 from dltool.errors import InputError
@@ -7,6 +9,28 @@ from dltool.errors import InputError
 from dltool.core.names import BOX_FORMATS
 from dltool.io.streams import INPUT_FORMATS
 
+
+class _Finite:
+    """Refuse NaN and infinities: click's float types (FloatRange too) accept them, and a NaN passes
+    every range check because it compares false with everything."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+class FiniteFloat(_Finite, click.types.FloatParamType):
+    """A finite float; help shows FLOAT, as for type=float."""
+
+
+class FiniteRange(_Finite, click.FloatRange):
+    """click.FloatRange that also refuses NaN and infinities."""
+
+
+#: The type of a float option that must be a finite number (no range).
+FINITE = FiniteFloat()
 
 #: The type of every --seed: numpy's SeedSequence takes any whole number >= 0, and only those.
 SEED = click.IntRange(min=0)

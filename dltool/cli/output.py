@@ -8,9 +8,9 @@ import sys
 
 import click
 
-from dltool.errors import InputError
 from dltool.io.streams import atomic_output
-from dltool.io.tabular import ROW_FORMATS, format_from_extension, write_delimited, write_json, write_jsonl
+from dltool.io.formats import ROW_FORMATS, output_format as output_format_of
+from dltool.io.tabular import write_delimited, write_json, write_jsonl
 
 
 def resolve_format(requested: str, machine: str) -> str:
@@ -59,11 +59,7 @@ def write_rows(fmt: str, columns, rows, records, stream) -> None:
 def emit_rows(output_format: str, output: str | None, columns, rows, records, title=None, machine="csv"):
     """Send rows to ``output`` (atomically, format from its extension) or to stdout."""
     if output:
-        fmt = format_from_extension(output, ROW_FORMATS) if output_format in ("auto", "table") else output_format
-        if fmt is None:
-            raise InputError(f"cannot tell the format from the extension - use "
-                             f"{', '.join(e for exts in ROW_FORMATS.values() for e in exts)} or --format",
-                             output)
+        fmt = output_format_of(output, ROW_FORMATS) if output_format in ("auto", "table") else output_format
         with atomic_output(output) as f:
             write_rows(fmt, columns, rows, records, f)
         return

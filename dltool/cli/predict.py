@@ -6,9 +6,10 @@ import click
 
 from dltool.cli.options import output_format_option, quiet_option
 from dltool.cli.output import emit_rows, note
+from dltool.core.names import DATA_FORMATS
 from dltool.errors import InputError
+from dltool.io.streams import check_outputs
 
-DATA_FORMATS = ("auto", "csv", "npz", "images")  # dltool.io.datasets.DATA_FORMATS, numpy-free here
 
 
 @click.command("predict")
@@ -41,6 +42,7 @@ def command(model, data, input_format, output, output_format, quiet):
     from dltool.io.datasets import read_dataset
     from dltool.io.model import load_model
 
+    check_outputs([output], [model, data])
     saved = load_model(model)
     images = saved.image_size > 0
     # Check the kind of data against the model before parsing it: a CSV given to an image model

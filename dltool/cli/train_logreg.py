@@ -5,15 +5,14 @@ import sys
 import click
 from click.core import ParameterSource
 
-from dltool.cli.options import SEED, quiet_option
+from dltool.cli.options import SEED, FiniteRange, quiet_option
 from dltool.cli.output import note, print_table, resolve_format
 from dltool.cli.progress import progress_bar
-from dltool.core.names import LR_SCHEDULES, OPTIMIZERS
+from dltool.core.names import DATA_FORMATS, LR_SCHEDULES, OPTIMIZERS
 from dltool.errors import InputError
-from dltool.io.streams import check_writable
+from dltool.io.streams import check_outputs
 from dltool.io.tabular import write_json
 
-DATA_FORMATS = ("auto", "csv", "npz", "images")  # dltool.io.datasets.DATA_FORMATS, numpy-free here
 
 
 # Options that only the course's optimizers use (a solver has no learning rate or batches), with
@@ -71,7 +70,7 @@ COURSE_NAMES = "|".join(o for o in OPTIMIZERS if o not in ("lbfgs", "newton"))
               help="L2 strength lambda: cost + lambda/(2m) ||W||^2 (lambda = 1 is scikit-learn's C = 1).")
 @click.option("--standardize/--no-standardize", default=True, show_default=True,
               help="Scale features by the training mean and std (stored in the model).")
-@click.option("--validation-split", type=click.FloatRange(0, 1, max_open=True), default=0.0, show_default=True,
+@click.option("--validation-split", type=FiniteRange(0, 1, max_open=True), default=0.0, show_default=True,
               help="Hold out this fraction of each class for validation.")
 @click.option("--validation", "validation_data", default=None, metavar="DATA",
               help="Validate on this data set instead (same form as DATA).  [default: none]")
@@ -112,9 +111,7 @@ def command(ctx, data, output, label_column, image_size, input_format, optimizer
     from dltool.io.datasets import read_dataset
     from dltool.io.model import SavedModel, save_model
 
-    for target in (output, plot):
-        if target:
-            check_writable(target)
+    check_outputs([output, plot], [data, validation_data])
     if plot:
         from dltool.io.plot import require_png
 
@@ -157,10 +154,7 @@ def command(ctx, data, output, label_column, image_size, input_format, optimizer
     if standardize:
         # In place: X and X_val are this run's own arrays (read or split here), and a copy of a
         # large X would cost as much time and memory as reading it.
-        mean, std = logreg.standardization(X)
-        for A in (X, X_val):
-            if A is not None:
-                logreg.standardize(A, mean, std)
+        mean, std = logreg.standardize_sets(X, X_val)
     note(quiet, f"train-logreg: {len(X)} examples x {X.shape[1]} features, {len(classes)} classes "
                 f"({'logistic' if len(classes) == 2 else 'softmax'}) from {train.name}"
                 + (f"; {len(X_val)} for validation" if X_val is not None else ""))

@@ -31,30 +31,8 @@ import math
 
 import numpy as np
 
+from dltool.core.names import CONTENT_NORMS, STYLE_NORMS  # noqa: F401 (re-exported)
 from dltool.errors import InputError
-
-#: style normalization -> description with its factors (P = n_H n_W; mean = over the n_C² entries).
-#: pytorch: the PyTorch neural-style tutorial's gram_matrix (divides by a·b·c·d = 1·n_C·n_H·n_W)
-#: and StyleLoss (F.mse_loss, reduction "mean"). pystiche: pystiche.loss.GramLoss with its defaults
-#: normalize=True (pystiche.gram_matrix divides by the number of positions) and score_weight 1,
-#: scored by mse_loss (mean), for a batch of one image.
-STYLE_NORMS = {
-    "course": "1/(2 n_H n_W n_C)^2 sum (G_S - G_G)^2 with G = sum over positions (C4W4, lecture and assignment)",
-    "pytorch": "mean (G_S - G_G)^2 with G = sum / (n_C n_H n_W) (PyTorch tutorial): "
-               "4/n_C^2 x course",
-    "pystiche": "mean (G_S - G_G)^2 with G = sum / (n_H n_W) (pystiche GramLoss, normalize=True): "
-                "4 x course",
-    "notes": "sum (G_S - G_G)^2 with G = sum over positions, no factor (the course notes' ||G(S) - G(G)||_F^2): "
-             "(2 n_H n_W n_C)^2 x course",
-}
-
-#: content normalization -> its formula. mean is the PyTorch tutorial's ContentLoss and pystiche's
-#: FeatureReconstructionLoss (mse_loss over all entries).
-CONTENT_NORMS = {
-    "assignment": "1/(4 n_H n_W n_C) ||a_C - a_G||^2",
-    "lecture": "1/2 ||a_C - a_G||^2",
-    "mean": "1/(n_H n_W n_C) ||a_C - a_G||^2 (PyTorch tutorial, pystiche)",
-}
 
 # The assignment's defaults for J(G) = α J_content + β J_style.
 ALPHA = 10.0

@@ -771,6 +771,16 @@ def standardize(X, mean, std):
     return X
 
 
+def standardize_sets(X, *others):
+    """Standardize the training set X and the ``others`` (validation sets; None skipped) in place,
+    by X's statistics; returns (mean, std), which the model keeps to standardize new data."""
+    mean, std = standardization(X)
+    for A in (X, *others):
+        if A is not None:
+            standardize(A, mean, std)
+    return mean, std
+
+
 def stratified_split(y, fraction: float, seed: int):
     """Indices (train, validation) holding out ``fraction`` of each class (at least one example of
     every class with two or more)."""

@@ -109,3 +109,54 @@ DISTRIBUTIONS = {
     "uniform": "U(-sqrt(3) std, sqrt(3) std): the same std",
     "truncated": "normal with std / 0.8796..., redrawn beyond 2 std (Keras): the same std",
 }
+
+#: ``--input-format`` of a data set (train-logreg, predict, gradcheck --data); auto: a folder is an
+#: image folder, else from the extension, ``-`` is CSV.
+DATA_FORMATS = ("auto", "csv", "npz", "images")
+
+#: ``--input-format`` of a label set (anchors-kmeans).
+LABEL_FORMATS = ("auto", "yolo", "coco", "voc", "csv")
+
+#: style normalization -> description with its factors (P = n_H n_W; mean = over the n_C² entries).
+#: pytorch: the PyTorch neural-style tutorial's gram_matrix (divides by a·b·c·d = 1·n_C·n_H·n_W)
+#: and StyleLoss (F.mse_loss, reduction "mean"). pystiche: pystiche.loss.GramLoss with its defaults
+#: normalize=True (pystiche.gram_matrix divides by the number of positions) and score_weight 1,
+#: scored by mse_loss (mean), for a batch of one image.
+STYLE_NORMS = {
+    "course": "1/(2 n_H n_W n_C)^2 sum (G_S - G_G)^2 with G = sum over positions (C4W4, lecture and assignment)",
+    "pytorch": "mean (G_S - G_G)^2 with G = sum / (n_C n_H n_W) (PyTorch tutorial): "
+               "4/n_C^2 x course",
+    "pystiche": "mean (G_S - G_G)^2 with G = sum / (n_H n_W) (pystiche GramLoss, normalize=True): "
+                "4 x course",
+    "notes": "sum (G_S - G_G)^2 with G = sum over positions, no factor (the course notes' ||G(S) - G(G)||_F^2): "
+             "(2 n_H n_W n_C)^2 x course",
+}
+
+#: content normalization -> its formula. mean is the PyTorch tutorial's ContentLoss and pystiche's
+#: FeatureReconstructionLoss (mse_loss over all entries).
+CONTENT_NORMS = {
+    "assignment": "1/(4 n_H n_W n_C) ||a_C - a_G||^2",
+    "lecture": "1/2 ||a_C - a_G||^2",
+    "mean": "1/(n_H n_W n_C) ||a_C - a_G||^2 (PyTorch tutorial, pystiche)",
+}
+
+#: gram-style --features name -> description
+TEXTURE_FEATURES = {
+    "random": "a seeded bank of random multi-scale filters + ReLU (Ustyuzhaninov et al. 2016)",
+    "bank": "fixed Gaussian-derivative filters (1st and 2nd order, 4 / 3 orientations, sigma 1, 2, 4) "
+            "and Gaussian blurs, per colour channel, + ReLU",
+    "rgb": "the raw colour channels (one layer of 3 maps: the Gram of the pixel colours)",
+}
+
+#: gram-style --optimizer (synthesis) -> description
+SYNTHESIS_OPTIMIZERS = {
+    "lbfgs": "L-BFGS (two-loop recursion, m = 10, Armijo backtracking, pixels projected on [0, 1])",
+    "adam": "Adam on the pixels (lr, beta1, beta2, epsilon), clipped to [0, 1] after each step",
+}
+
+#: gram-style --init (synthesis) -> description
+SYNTHESIS_INITS = {
+    "noise": "seeded uniform noise in [0, 1]",
+    "style": "the (first) style image, resized by cropping / tiling to the output size",
+    "content": "the content image",
+}

@@ -41,15 +41,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dltool.core.names import DATA_FORMATS
 from dltool.errors import InputError
 from dltool.io.csvfile import CsvFile, RowBuffer, field_count_message
 from dltool.io.formats import EXTENSIONS
 from dltool.io.images import IMAGE_EXTENSIONS, UnreadableImage, image_signature, load_image
-from dltool.io.streams import input_name, open_input, open_npz, read_input
+from dltool.io.streams import input_name, open_input, open_npz, read_input, unlistable_folder
 from dltool.io.tabular import is_number
 
 #: ``--input-format`` choices of ``train-logreg`` and ``predict``.
-DATA_FORMATS = ("auto", "csv", "npz", "images")
 _ZIP_MAGIC, _NPY_MAGIC = b"PK\x03\x04", b"\x93NUMPY"
 # Spellings of a missing value, matched case-insensitively after stripping.
 _MISSING = {"", "na", "n/a", "nan", "null", "none", "?", "-", "--", "missing", "#n/a"}
@@ -516,7 +516,7 @@ def _walk(root: str) -> list:
     Linked folders are followed, as torchvision's ImageFolder does, each real folder once: a link
     back up the tree is not a loop."""
     found, seen = [], set()
-    for folder, dirs, files in os.walk(root, followlinks=True):
+    for folder, dirs, files in os.walk(root, followlinks=True, onerror=unlistable_folder):
         real = os.path.realpath(folder)
         if real in seen:
             dirs[:] = []

@@ -37,12 +37,11 @@ import numpy as np
 from dltool.errors import InputError
 from dltool.io.csvfile import CsvFile, RowBuffer, field_count_message
 from dltool.io.formats import LABEL_EXTENSIONS, format_from_extension
+from dltool.core.names import LABEL_FORMATS
 from dltool.io.images import IMAGE_EXTENSIONS, image_size
-from dltool.io.streams import decode_text, input_name, parse_json, read_input
+from dltool.io.streams import decode_text, input_name, parse_json, read_input, unlistable_folder
 from dltool.io.tabular import is_number
 
-#: ``--input-format`` choices of ``anchors-kmeans``.
-LABEL_FORMATS = ("auto", "yolo", "coco", "voc", "csv")
 
 _TOL = 1e-6  # normalised coordinates a rounding error outside [0, 1] are accepted (and clipped)
 _YOLO_LINE = "`class cx cy w h`"
@@ -158,7 +157,7 @@ def _check_options(img_size, assume_square, min_size, input_format) -> None:
 def _walk(root: str) -> list:
     """Every file under ``root`` (hidden files and folders left out), sorted: a stable order."""
     found = []
-    for folder, dirs, files in os.walk(root):
+    for folder, dirs, files in os.walk(root, onerror=unlistable_folder):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         found += [os.path.join(folder, f) for f in files if not f.startswith(".")]
     return sorted(found)

@@ -33,9 +33,9 @@ def read_params(path: str) -> dict:
     """W1, b1, ... from a parameter file; a train-logreg model's W, b become W1, b1."""
     arrays = read_arrays(path)
     if "W1" not in arrays and "W" in arrays and "b" in arrays:
-        W = arrays["W"]
-        return {"W1": W, "b1": arrays["b"].reshape(-1, 1)}
-    params = {k: v for k, v in arrays.items() if k[:1] in "Wb" and k[1:].isdigit()}
+        params = {"W1": arrays["W"], "b1": arrays["b"].reshape(-1, 1)}
+    else:
+        params = {k: v for k, v in arrays.items() if k[:1] in "Wb" and k[1:].isdigit()}
     if not params:
         raise InputError(f"no parameters named W1, b1, ... (it holds {', '.join(arrays) or 'nothing'}) - {FIX}",
                          path)
@@ -44,6 +44,8 @@ def read_params(path: str) -> dict:
             raise InputError(f"{k} is not made of real numbers ({v.dtype}) - {FIX}", path)
         if not np.isfinite(v).all():
             raise InputError(f"{k} has non-finite values", path)
+        if v.size == 0:
+            raise InputError(f"{k} has shape {v.shape}: a layer with no units or no inputs - {FIX}", path)
     return params
 
 

@@ -58,6 +58,13 @@ def open_input(path: str):
         raise InputError(f"cannot read: {e.strerror}", path) from None
 
 
+def unlistable_folder(error: OSError):
+    """``os.walk``'s onerror: a folder that cannot be listed is the user's to fix, not an empty folder."""
+    reason = "permission denied" if isinstance(error, PermissionError) else (error.strerror or str(error))
+    raise InputError(f"cannot list this folder: {reason} - check its permissions (chmod +rx)",
+                     error.filename) from None
+
+
 def open_npz(data: bytes, name: str, fix: str):
     """An ``.npz`` archive from bytes (never unpickling), or an InputError ending with ``fix``.
 

@@ -55,6 +55,10 @@ def load_function(spec: str):
                 sys.path.pop(0)
     except InputError:
         raise
+    except SystemExit as e:  # sys.exit() at import: a check that never ran must not read as a pass
+        raise InputError(f"importing it called sys.exit({e.code!r}) - put the module's script part under "
+                         "`if __name__ == '__main__':` so that importing it only defines the function",
+                         target) from None
     except Exception as e:  # the user's module raised while being imported
         raise UserCodeError(f"importing {target} raised {type(e).__name__}: {e}",
                             user_traceback(e, os.path.abspath(__file__))) from None
@@ -66,11 +70,34 @@ def load_function(spec: str):
 
 
 def call_user(fn, params, data):
-    """Run the user's function; their exceptions become UserCodeError with their traceback."""
+    """Run the user's function and check that it returned (cost, grads) of real numbers; their
+    exceptions become UserCodeError with their traceback."""
     try:
         # The user's prints go to stderr: stdout carries dltool's report only (a CI job parses it).
         with contextlib.redirect_stdout(sys.stderr):
-            return fn(params) if data is None else fn(params, data)
+            out = fn(params) if data is None else fn(params, data)
+    except SystemExit as e:  # an exit inside the function is not a verdict on the gradients
+        raise InputError(f"the function called sys.exit({e.code!r}) - it must return (cost, grads), "
+                         "not exit") from None
     except Exception as e:
         raise UserCodeError(f"your function raised {type(e).__name__}: {e}",
                             user_traceback(e, os.path.abspath(__file__))) from None
+    check_returned(out)
+    return out
+
+
+def check_returned(out) -> None:
+    """Refuse a cost or gradients that are not real numbers (strings, complex, ragged lists)."""
+    import numpy as np
+
+    if not (isinstance(out, (tuple, list)) and len(out) == 2 and isinstance(out[1], dict)):
+        return  # the shape of the answer is the gradient checker's to explain
+    cost, grads = out
+    for name, value in [("the cost", cost), *((f"grads[{k!r}]", v) for k, v in grads.items())]:
+        try:
+            kind = np.asarray(value).dtype.kind
+        except (ValueError, TypeError):  # a ragged list
+            raise InputError(f"{name} is not an array of numbers (rows of different lengths?)") from None
+        if kind not in "biuf":
+            what = {"c": "complex", "U": "text", "S": "bytes", "O": "Python object"}.get(kind, "non-numeric")
+            raise InputError(f"{name} must be real numbers, got {what} values")

@@ -6,15 +6,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dltool.core.names import TEXTURE_FEATURES as FEATURES
 from dltool.errors import InputError
 
-#: --features name -> description
-FEATURES = {
-    "random": "a seeded bank of random multi-scale filters + ReLU (Ustyuzhaninov et al. 2016)",
-    "bank": "fixed Gaussian-derivative filters (1st and 2nd order, 4 / 3 orientations, sigma 1, 2, 4) "
-            "and Gaussian blurs, per colour channel, + ReLU",
-    "rgb": "the raw colour channels (one layer of 3 maps: the Gram of the pixel colours)",
-}
 # Defaults of the random bank (see random_bank): 8 sizes x 32 = 256 filters.
 DEFAULT_SIZES = (3, 5, 7, 11, 15, 23, 37, 55)
 DEFAULT_PER_SIZE = 32

@@ -8,23 +8,13 @@ from typing import NamedTuple
 import numpy as np
 
 from dltool.core.lbfgs import lbfgs
+from dltool.core.names import SYNTHESIS_INITS as INITS, SYNTHESIS_OPTIMIZERS as OPTIMIZERS
 from dltool.core.texture import engine
 from dltool.core.texture.bank import FilterBank, random_bank
 from dltool.core.texture.objective import (ALPHA, BETA, Objective, _check_image, _check_padding, blend_targets,
                                            style_targets)
 from dltool.errors import InputError
 
-#: optimizer name -> description
-OPTIMIZERS = {
-    "lbfgs": "L-BFGS (two-loop recursion, m = 10, Armijo backtracking, pixels projected on [0, 1])",
-    "adam": "Adam on the pixels (lr, beta1, beta2, epsilon), clipped to [0, 1] after each step",
-}
-#: --init name -> description
-INITS = {
-    "noise": "seeded uniform noise in [0, 1]",
-    "style": "the (first) style image, resized by cropping / tiling to the output size",
-    "content": "the content image",
-}
 DEFAULT_ITERATIONS = 1000
 
 

@@ -16,11 +16,12 @@ the CLI imports it to print ``--help``, and pillow is imported only when a chart
 """
 
 from dltool.io.plot.charts import Chart, require_png
+from dltool.io.plot.heatmaps import heatmaps
 from dltool.io.plot.colours import AXIS, BACKGROUND, GRID, MINOR_GRID, PALETTE, TEXT, colour
 from dltool.io.plot.raster import COORD_LIMIT, MARKER_SHAPES
 from dltool.io.plot.text import STAND_INS, SUPERSAMPLE
 from dltool.io.plot.ticks import PAD, Axis, format_log_tick, format_ticks, log_ticks, nice_ticks
 
 __all__ = ["AXIS", "BACKGROUND", "COORD_LIMIT", "GRID", "MARKER_SHAPES", "MINOR_GRID", "PAD", "PALETTE",
-           "STAND_INS", "SUPERSAMPLE", "TEXT", "Axis", "Chart", "colour", "format_log_tick", "format_ticks",
+           "STAND_INS", "SUPERSAMPLE", "TEXT", "Axis", "Chart", "colour", "format_log_tick", "format_ticks", "heatmaps",
            "log_ticks", "nice_ticks", "require_png"]

@@ -87,6 +87,12 @@ def damaged(draw, seed: bytes):
     return bytes(data)
 
 
+def fuzz_settings(examples: int):
+    """Deterministic examples (the same in every run, so CI never flakes), no example database."""
+    return settings(max_examples=examples, deadline=None, database=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
 def assert_contract(result):
     assert result.exit_code in (0, 2), (result.exit_code, result.stderr[-2000:])
     assert "Traceback" not in result.stderr
@@ -98,8 +104,7 @@ def assert_contract(result):
 def fuzz_text_reader(reader: str, examples: int, tmp_path_factory):
     seed, name = SEEDS[reader]
 
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @fuzz_settings(examples)
     @given(data=st.one_of(damaged(seed), st.binary(max_size=300)))
     def check(data):
         tmp = tmp_path_factory.mktemp("fuzz")
@@ -154,8 +159,7 @@ ARRAY_READERS = {
 def fuzz_array_reader(reader: str, examples: int, tmp_path_factory):
     name, keys, call = ARRAY_READERS[reader]
 
-    @settings(max_examples=examples, deadline=None, database=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @fuzz_settings(examples)
     @given(data=st.data())
     def check(data):
         tmp = tmp_path_factory.mktemp("fuzz")

@@ -77,6 +77,13 @@ def _cell_index(v, v0, cell, g):
     return k
 
 
+@njit
+def _cell_span(x1, y1, x2, y2, x0, y0, cell, gx, gy):
+    """(first column, last column, first row, last row) of the cells a box covers."""
+    return (_cell_index(x1, x0, cell, gx), _cell_index(x2, x0, cell, gx),
+            _cell_index(y1, y0, cell, gy), _cell_index(y2, y0, cell, gy))
+
+
 @njit(nogil=True)
 def grid_register(boxes, x0, y0, cell, gx, gy, start, items):
     """Count (``items`` empty) or list the boxes covering each cell, CSR style.
@@ -86,10 +93,8 @@ def grid_register(boxes, x0, y0, cell, gx, gy, start, items):
     """
     count_only = items.shape[0] == 0
     for i in range(boxes.shape[0]):
-        cx1 = _cell_index(boxes[i, 0], x0, cell, gx)
-        cx2 = _cell_index(boxes[i, 2], x0, cell, gx)
-        cy1 = _cell_index(boxes[i, 1], y0, cell, gy)
-        cy2 = _cell_index(boxes[i, 3], y0, cell, gy)
+        cx1, cx2, cy1, cy2 = _cell_span(boxes[i, 0], boxes[i, 1], boxes[i, 2], boxes[i, 3],
+                                        x0, y0, cell, gx, gy)
         for cy in range(cy1, cy2 + 1):
             for cx in range(cx1, cx2 + 1):
                 c = cy * gx + cx
@@ -119,10 +124,7 @@ def overlap_rows(a, cell_boxes, start, items, x0, y0, cell, gx, gy, min_value, m
         ay1 = a[i, 1]
         ax2 = a[i, 2]
         ay2 = a[i, 3]
-        cx1 = _cell_index(ax1, x0, cell, gx)
-        cx2 = _cell_index(ax2, x0, cell, gx)
-        cy1 = _cell_index(ay1, y0, cell, gy)
-        cy2 = _cell_index(ay2, y0, cell, gy)
+        cx1, cx2, cy1, cy2 = _cell_span(ax1, ay1, ax2, ay2, x0, y0, cell, gx, gy)
         for cy in range(cy1, cy2 + 1):
             for cx in range(cx1, cx2 + 1):
                 c = cy * gx + cx
@@ -211,10 +213,8 @@ def _nms_grid(boxes, areas, lo, hi, threshold, keep, x0, y0, cell, gx, gy):
     n_cells = gx * (gy + 1)  # _band_cell's numbering, rows in pairs
     span = np.zeros((n_cells + 1, 2), dtype=np.int64)
     for i in range(lo, hi):
-        cx1 = _cell_index(boxes[i, 0], x0, cell, gx)
-        cx2 = _cell_index(boxes[i, 2], x0, cell, gx)
-        cy1 = _cell_index(boxes[i, 1], y0, cell, gy)
-        cy2 = _cell_index(boxes[i, 3], y0, cell, gy)
+        cx1, cx2, cy1, cy2 = _cell_span(boxes[i, 0], boxes[i, 1], boxes[i, 2], boxes[i, 3],
+                                        x0, y0, cell, gx, gy)
         for cy in range(cy1, cy2 + 1):
             for cx in range(cx1, cx2 + 1):
                 span[_band_cell(cx, cy, gx) + 1, 0] += 1
@@ -228,10 +228,7 @@ def _nms_grid(boxes, areas, lo, hi, threshold, keep, x0, y0, cell, gx, gy):
         by1 = boxes[i, 1]
         bx2 = boxes[i, 2]
         by2 = boxes[i, 3]
-        cx1 = _cell_index(bx1, x0, cell, gx)
-        cx2 = _cell_index(bx2, x0, cell, gx)
-        cy1 = _cell_index(by1, y0, cell, gy)
-        cy2 = _cell_index(by2, y0, cell, gy)
+        cx1, cx2, cy1, cy2 = _cell_span(bx1, by1, bx2, by2, x0, y0, cell, gx, gy)
         suppressed = False
         for cy in range(cy1, cy2 + 1):
             for cx in range(cx1, cx2 + 1):

@@ -270,8 +270,11 @@ class CsvFile:
             self._take_header(found, lines, raw, start)
             return
         if lines:  # the input ends inside a quoted header field: the csv module's reading of it
-            self._take_header(self._first_record(lines, at_end=True), lines, raw, start)
-            return
+            found = self._first_record(lines, at_end=True)
+            if found is not None:
+                self._take_header(found, lines, raw, start)
+                return
+            self._line += len(lines)  # it read as blank records only (a lone '"'): no header
         if self.delimiter is None:
             self.delimiter = sniff_delimiter(self.path, "")
 

@@ -91,18 +91,31 @@ def decode_text(data: bytes, name: str) -> str:
                          f"{name}:{line}") from None
 
 
-def _json_int(text: str):
-    # An integer literal too long for a float (over 308 digits) reads as float('inf'), which the
-    # readers' finiteness checks then name by item; int() of it would raise OverflowError later.
-    return int(text) if len(text.lstrip("-")) <= 308 else float(text)
+class _NonFinite(ValueError):
+    """A JSON number that is no finite float (json.loads' hooks raise it; parse_json names the file)."""
+
+
+def _json_number(text: str):
+    """Integers stay exact; a number beyond float range (1e999, a 400-digit integer) is refused:
+    nothing downstream can use it. (NaN and Infinity literals pass, for the readers to refuse
+    where they stand, by item and key.)"""
+    if text.lstrip("-").isdigit() and len(text) <= 309:
+        return int(text)
+    value = float(text)
+    if value != value or value in (float("inf"), float("-inf")):
+        raise _NonFinite(text if len(text) <= 24 else text[:20] + "...")
+    return value
 
 
 def parse_json(text: str, name: str):
-    """A JSON document, or an InputError naming ``name:line`` (syntax) or ``name`` (nesting)."""
+    """A JSON document, or an InputError naming ``name:line`` (syntax) or ``name`` (nesting, numbers)."""
     import json
 
     try:
-        return json.loads(text, parse_int=_json_int)
+        return json.loads(text, parse_int=_json_number, parse_float=_json_number)
+    except _NonFinite as e:
+        raise InputError(f"the number {e} is not a finite float (JSON numbers must be, up to about 1.8e308) "
+                         "- check the file", name) from None
     except json.JSONDecodeError as e:
         raise InputError(f"invalid JSON: {e.msg} (column {e.colno})", f"{name}:{e.lineno}") from None
     except RecursionError:

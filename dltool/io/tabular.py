@@ -1,9 +1,11 @@
 """Rows to CSV / TSV / JSON / JSON Lines text. Machine formats carry full precision
 (``repr`` of floats: the shortest text that reads back to the same number), ``\\n`` line ends."""
 
+import contextlib
 import csv
 import json
 
+from dltool.errors import InputError
 from dltool.io.formats import ROW_FORMATS, format_from_extension  # the one table, re-exported here
 
 __all__ = ["NumberColumns", "ROW_FORMATS", "cell_text", "format_from_extension", "is_number", "json_value", "write_delimited",
@@ -58,19 +60,32 @@ def write_delimited(stream, columns, rows, delimiter: str = ",") -> None:
 def write_json(stream, obj) -> None:
     """JSON; a list of records is written one record per line (still one JSON document),
     as COCO result files usually are: readable, and diff- and grep-friendly."""
-    if isinstance(obj, list) and obj and all(isinstance(r, dict) for r in obj):
-        stream.write("[\n")
-        stream.write(",\n".join(json.dumps(r, default=json_value, allow_nan=False) for r in obj))
-        stream.write("\n]\n")
-        return
-    json.dump(obj, stream, default=json_value, allow_nan=False)
-    stream.write("\n")
+    with _json_numbers():
+        if isinstance(obj, list) and obj and all(isinstance(r, dict) for r in obj):
+            text = ",\n".join(json.dumps(r, default=json_value, allow_nan=False) for r in obj)
+            stream.write("[\n" + text + "\n]\n")
+            return
+        text = json.dumps(obj, default=json_value, allow_nan=False)
+    stream.write(text + "\n")
 
 
 def write_jsonl(stream, records) -> None:
-    for record in records:
-        json.dump(record, stream, default=json_value, allow_nan=False)
-        stream.write("\n")
+    with _json_numbers():
+        for record in records:
+            stream.write(json.dumps(record, default=json_value, allow_nan=False) + "\n")
+
+
+@contextlib.contextmanager
+def _json_numbers():
+    """JSON has no NaN or Infinity: a record carried through from the input with one (in an id or an
+    extra field, which no reader checks) is the input's fault, said in one line."""
+    try:
+        yield
+    except ValueError as e:
+        if "JSON compliant" not in str(e):
+            raise
+        raise InputError("the input carries NaN or Infinity in a field written back (an id or an extra "
+                         "field), which JSON cannot hold - fix those values, or choose --format csv") from None
 
 
 class NumberColumns:

@@ -862,6 +862,11 @@ def main(argv=None):
     print(f"each process: untimed once, then median of {repeats} interleaved run{'s' if repeats > 1 else ''}; "
           "wall time and peak RSS (MiB) of that one process, from os.wait4")
 
+    # A pip-installed dltool has its bytecode compiled at install time; an editable install under
+    # PYTHONDONTWRITEBYTECODE=1 would recompile its sources in every process. Compile them once,
+    # so both sides start from bytecode as the peers' libraries do.
+    subprocess.run([PY, "-m", "compileall", "-q", str(REPO_ROOT / "dltool")], check=False,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     failed = False
     with tempfile.TemporaryDirectory(prefix="bench_process_") as tmp:
         tmp = Path(tmp)

@@ -170,16 +170,22 @@ class _GridJoin:
         ends = np.cumsum(self.per_entry)
         # A's cell entries in slices of about NUMPY_BLOCK_PAIRS candidates: bounded temporaries.
         cuts = np.searchsorted(ends, np.arange(0, self.candidates, NUMPY_BLOCK_PAIRS), side="right")
+        ax1, ay1, ax2, ay2 = (np.ascontiguousarray(a[:, k]) for k in range(4))
+        bx1, by1, bx2, by2 = (np.ascontiguousarray(b[:, k]) for k in range(4))
         for lo, hi in zip(cuts, np.append(cuts[1:], len(self.per_entry))):
             n = self.per_entry[lo:hi]
-            i = np.repeat(self.rows_a[lo:hi], n)
-            cell = np.repeat(self.cells_a[lo:hi], n)
+            entry = np.repeat(np.arange(lo, hi), n)  # which cell entry of A each candidate comes from
             first = np.repeat(self.start[self.cells_a[lo:hi]] - (np.cumsum(n) - n), n)
-            j = self.sorted_b[first + np.arange(len(i))]
-            ix1 = np.maximum(a[i, 0], b[j, 0])
-            iy1 = np.maximum(a[i, 1], b[j, 1])
-            keep = (np.minimum(a[i, 2], b[j, 2]) > ix1) & (np.minimum(a[i, 3], b[j, 3]) > iy1)
-            keep &= self._cell(iy1, self.y0, self.gy) * self.gx + self._cell(ix1, self.x0, self.gx) == cell
+            j = self.sorted_b[first + np.arange(len(entry))]
+            i = self.rows_a[entry]
+            # Overlap along x first: most candidates fail there, and the rest shrink at once.
+            ix1 = np.maximum(ax1[i], bx1[j])
+            keep = np.minimum(ax2[i], bx2[j]) > ix1
+            i, j, ix1, entry = i[keep], j[keep], ix1[keep], entry[keep]
+            iy1 = np.maximum(ay1[i], by1[j])
+            keep = np.minimum(ay2[i], by2[j]) > iy1
+            keep &= (self._cell(iy1, self.y0, self.gy) * self.gx + self._cell(ix1, self.x0, self.gx)
+                     == self.cells_a[entry])
             i, j = i[keep], j[keep]
             v = np.asarray(_numpy_metric(a[i], b[j], metric), dtype=np.float64)
             good = v >= min_value

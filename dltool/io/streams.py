@@ -5,7 +5,6 @@ import io
 import os
 import stat
 import sys
-import tempfile
 
 from dltool.errors import InputError
 
@@ -179,6 +178,8 @@ def atomic_output(path: str, binary: bool = False):
     ``with`` block succeeds: a failed or interrupted run leaves no partial file and never
     clobbers a good one.
     """
+    import tempfile  # here, not at the top: most runs write no file, and it costs ~5 ms to import
+
     check_writable(path)
     target = os.path.abspath(path)
     folder = os.path.dirname(target)

@@ -410,8 +410,10 @@ class _ImageFinder:
         if folder not in self._listings:
             try:
                 names = sorted(os.listdir(folder))
-            except OSError:
-                names = []
+            except (FileNotFoundError, NotADirectoryError):
+                names = []  # no image folder there: the caller says what to do instead
+            except OSError as e:  # it exists but cannot be listed: say so, not "no image found"
+                unlistable_folder(e)
             rank = {ext: i for i, ext in enumerate(IMAGE_EXTENSIONS)}
             found = {}
             for n in names:

@@ -242,3 +242,11 @@ def test_unlistable_class_folder_is_permission_denied(tmp_path, monkeypatch):
         (tmp_path / "shapes" / cls / "0.png").write_bytes((SAMPLES / "shapes" / "circle" / "000.png").read_bytes())
     _deny_listing(monkeypatch, tmp_path / "shapes" / "b")
     assert_error(run("train-logreg", tmp_path / "shapes"), "b", "ermission denied")
+
+
+def test_unlistable_image_folder_of_yolo_labels_is_permission_denied(tmp_path, monkeypatch):
+    import shutil
+
+    shutil.copytree(SAMPLES / "yolo", tmp_path / "yolo")
+    _deny_listing(monkeypatch, tmp_path / "yolo" / "images" / "train")
+    assert_error(run("anchors-kmeans", tmp_path / "yolo" / "labels"), "images", "permission denied")

@@ -232,3 +232,15 @@ def test_shell_completion_as_the_readme_sets_it_up(tmp_path):
     assert dltool(env=env).stdout.split() == ["plain,purge"]
     env.update(COMP_WORDS="dltool nms --box-f", COMP_CWORD="2")
     assert dltool(env=env).stdout.split() == ["plain,--box-format"]
+
+
+def test_every_kernel_module_is_registered_for_cache_warm():
+    """A new *_kernels.py must join jit.KERNEL_MODULES (with a warm()), or `dltool cache warm` would
+    skip it and its first real run would compile."""
+    from dltool.core import jit
+
+    on_disk = sorted(f"dltool.core.{p.stem}" for p in (PACKAGE / "core").glob("*_kernels.py"))
+    assert sorted(jit.KERNEL_MODULES) == on_disk
+    for name in on_disk:
+        source = (PACKAGE / "core" / (name.rsplit(".", 1)[1] + ".py")).read_text()
+        assert "\ndef warm() -> None:" in source, name

@@ -108,7 +108,7 @@ KERNEL_JOB = (
     "from dltool.core.anchors import kmeans_anchors\n"
     "anchors = kmeans_anchors(wh * 3, 9, seed=0, restarts=1).anchors\n"
     "kernels = (box_kernels.nms_segments, box_kernels.soft_nms_segments, box_kernels.iou_rows,\n"
-    "    box_kernels.grid_register, box_kernels.overlap_rows, anchor_kernels.assign_rows,\n"
+    "    box_kernels.overlap_rows, anchor_kernels.assign_rows,\n"
     "    anchor_kernels.min_distance_rows)\n"
     "misses = sum(sum(k.stats.cache_misses.values()) for k in kernels)\n"
     "print(misses, len(keep), repr(float(m.sum())), repr(anchors.tolist()))\n"

@@ -85,27 +85,6 @@ def _cell_span(x1, y1, x2, y2, x0, y0, cell, gx, gy):
 
 
 @njit(nogil=True)
-def grid_register(boxes, x0, y0, cell, gx, gy, start, items):
-    """Count (``items`` empty) or list the boxes covering each cell, CSR style.
-
-    Counting adds box i to ``start[c + 1]`` for every cell c it covers; listing writes i at
-    ``items[start[c]]`` and advances ``start[c]`` (so pass a copy of the offsets).
-    """
-    count_only = items.shape[0] == 0
-    for i in range(boxes.shape[0]):
-        cx1, cx2, cy1, cy2 = _cell_span(boxes[i, 0], boxes[i, 1], boxes[i, 2], boxes[i, 3],
-                                        x0, y0, cell, gx, gy)
-        for cy in range(cy1, cy2 + 1):
-            for cx in range(cx1, cx2 + 1):
-                c = cy * gx + cx
-                if count_only:
-                    start[c + 1] += 1
-                else:
-                    items[start[c]] = i
-                    start[c] += 1
-
-
-@njit(nogil=True)
 def overlap_rows(a, cell_boxes, start, items, x0, y0, cell, gx, gy, min_value, metric, lo, hi):
     """Pairs (i, j) with metric(a[i], b[j]) >= min_value > 0, for rows lo <= i < hi.
 
@@ -337,7 +316,6 @@ def warm() -> None:
     ints = np.zeros(3, dtype=np.int64)
     segments = np.array([0, 2], dtype=np.int64)
     iou_rows(boxes, boxes, IOU, np.empty((2, 2)), 0, 2)
-    grid_register(boxes, 0.0, 0.0, 2.0, 1, 1, np.zeros(2, dtype=np.int64), np.empty(0, dtype=np.int64))
     overlap_rows(boxes, boxes, ints[:2], ints[:2], 0.0, 0.0, 2.0, 1, 1, 0.5, IOU, 0, 2)
     nms_segments(boxes, segments, np.zeros((1, 5)), 0.5, np.zeros(2, dtype=np.bool_))
     soft_nms_segments(boxes, np.ones(2), segments[:2].copy(), segments, 0.3, 0.5, False, 0.001)

@@ -131,10 +131,11 @@ def paired_iou(boxes1, boxes2, metric: str = "iou") -> np.ndarray:
 
 
 class _GridJoin:
-    """The sparse form in numpy, for inputs whose grid holds few candidate pairs: every box is listed
-    in the cells it covers, the lists of A and B are joined on the cell, and a pair is kept in the
-    cell of the top-left corner of its intersection only (as the kernel does). Costs about 100 ns a
-    candidate pair, against numba's ~1 s to load: below NUMBA_MIN_CANDIDATES numpy finishes first.
+    """The sparse form on a uniform grid: every box is listed in the cells it covers (B's lists in
+    CSR form, ``sorted_b[start[c]:start[c + 1]]``), and a pair is kept in the cell of the top-left
+    corner of its intersection only. :meth:`pairs` joins the lists of A and B in numpy, about
+    100 ns a candidate pair; :meth:`kernel_pairs` runs the numba kernel on the same lists, for grids
+    of at least NUMBA_MIN_CANDIDATES candidates, where it pays for numba's ~1 s to load.
     """
 
     def __init__(self, a, b):
@@ -163,6 +164,22 @@ class _GridJoin:
         rows = np.repeat(np.arange(len(boxes)), counts)
         k = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
         return (cy1[rows] + k // width[rows]) * self.gx + cx1[rows] + k % width[rows], rows
+
+    def kernel_pairs(self, min_value: float, code: int):
+        """The same pairs by the numba kernel, on this grid's lists of B (for grids too full for numpy).
+
+        Rows of A go in chunks to threads; each chunk returns its own pairs. Memory is O(pairs
+        found), not O(N * M).
+        """
+        from dltool.core import box_kernels
+        from dltool.core.threads import run_rows
+
+        parts = run_rows(box_kernels.overlap_rows, len(self.a), self.a, np.ascontiguousarray(self.b[self.sorted_b]),
+                         self.start, self.sorted_b, self.x0, self.y0, self.cell, self.gx, self.gy, min_value, code,
+                         min_rows=2048)
+        out_a, out_b, out_v = (np.concatenate(p) for p in zip(*parts))
+        order = np.lexsort((out_b, out_a))
+        return out_a[order], out_b[order], out_v[order]
 
     def pairs(self, min_value: float, metric: str):
         a, b = self.a, self.b
@@ -197,31 +214,6 @@ class _GridJoin:
         return i[order].astype(np.int64), j[order].astype(np.int64), v[order]
 
 
-def _overlap_pairs(a, b, min_value: float, code: int):
-    """All (i, j, value) with ``metric(a[i], b[j]) >= min_value > 0``, sorted by i then j.
-
-    Only pairs with a positive-area intersection can qualify (every metric here is <= IoU), so the
-    search goes through a grid built on ``b``: memory is O(pairs found), not O(N * M). Rows go in
-    chunks to threads; each chunk returns its own pairs.
-    """
-    from dltool.core import box_kernels
-    from dltool.core.grid import grid_geometry
-    from dltool.core.threads import run_rows
-
-    both = np.concatenate((a, b))
-    x0, y0, cell, gx, gy = grid_geometry(both, 4 * len(both) + 16)
-    start = np.zeros(gx * gy + 1, dtype=np.int64)
-    box_kernels.grid_register(b, x0, y0, cell, gx, gy, start, np.empty(0, dtype=np.int64))
-    np.cumsum(start, out=start)
-    items = np.empty(start[-1], dtype=np.int64)
-    box_kernels.grid_register(b, x0, y0, cell, gx, gy, start[:-1].copy(), items)
-    parts = run_rows(box_kernels.overlap_rows, len(a), a, np.ascontiguousarray(b[items]), start, items,
-                     x0, y0, cell, gx, gy, min_value, code, min_rows=2048)
-    out_a, out_b, out_v = (np.concatenate(p) for p in zip(*parts))
-    order = np.lexsort((out_b, out_a))
-    return out_a[order], out_b[order], out_v[order]
-
-
 def iou_pairs(boxes1, boxes2, min_value: float, metric: str = "iou"):
     """The sparse form: every pair with ``metric >= min_value``, for sets too large for a matrix.
 
@@ -243,7 +235,7 @@ def iou_pairs(boxes1, boxes2, min_value: float, metric: str = "iou"):
         # boxes that share a grid cell are compared.
         grid = _GridJoin(a, b)
         if len(a) * len(b) >= NUMBA_MIN_PAIRS and grid.candidates >= NUMBA_MIN_CANDIDATES:
-            return _overlap_pairs(a, b, float(min_value), code)
+            return grid.kernel_pairs(float(min_value), code)
         return grid.pairs(float(min_value), metric)
     # Otherwise in row blocks, so memory stays bounded whatever N * M is.
     rows = max(1, NUMPY_BLOCK_PAIRS // max(1, len(b)))

@@ -729,7 +729,7 @@ def test_validation_watches_the_kept_weights():
                           "--validation-split", "0.2")
     val = [h["val_cost"] for h in report["history"]]
     best = int(np.argmin(val)) + 1
-    assert report["kept"].startswith(f"the best weights") and "(best validation log-loss)" in report["kept"]
+    assert report["kept"].startswith("the best weights") and "(best validation log-loss)" in report["kept"]
     assert f"epoch {best}" in report["kept"]
     assert report["validation"]["log_loss"] == pytest.approx(min(val), rel=1e-12)
 

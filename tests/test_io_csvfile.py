@@ -20,11 +20,12 @@ from dltool.io.csvfile import CsvFile, RowBuffer, field_count_message, sniff_del
 from dltool.io.tabular import cell_text, write_delimited
 
 
-def read(data: bytes, numeric, text=(), path="t.csv", block_bytes=1 << 20, force_slow=False, **kwargs):
+def read(data: bytes, numeric, text=(), path="t.csv", block_bytes=1 << 20, force_slow=False, kernel=None,
+         **kwargs):
     """(header, rows as (line, values, texts), fast chunks used) of ``data``."""
     table = CsvFile(path, data=data, block_bytes=block_bytes, **kwargs)
     rows, fast = [], 0
-    for chunk in table.chunks(numeric, text, force_slow=force_slow):
+    for chunk in table.chunks(numeric, text, force_slow=force_slow, kernel=kernel):
         fast += chunk.records is None
         good = len(chunk) if chunk.bad_width is None else chunk.bad_width
         for i in range(good):
@@ -154,7 +155,10 @@ def test_field_count_message():
 # The bulk path must agree with the csv-module reference wherever it answers.
 cell_numbers = st.floats(-1e300, 1e300)  # finite however it is rounded
 spellings = st.sampled_from([repr, lambda v: f"{v:.3g}", lambda v: f" {v!r} ", lambda v: f'"{v!r}"',
-                             lambda v: f"{v:e}", lambda v: "x" + repr(v)])
+                             lambda v: f"{v:e}", lambda v: "x" + repr(v), lambda v: f"{v:.18e}",
+                             lambda v: f"{v:.25f}", lambda v: f"\t{v:.2f}", lambda v: "nan", lambda v: "-inf",
+                             lambda v: "1_000", lambda v: "-0", lambda v: ".5", lambda v: "5.", lambda v: "",
+                             lambda v: "1e", lambda v: "1.5e-400", lambda v: "9e999"])
 label_text = st.text(st.characters(codec="utf-8", exclude_characters=',"\r\n'), min_size=0, max_size=6)
 
 
@@ -187,9 +191,10 @@ def test_fast_and_slow_paths_agree(data):
     text = [] if label is None else [label]
     reference = read(raw, numeric, text, force_slow=True)
     for block_bytes in (1 << 20, data.draw(st.integers(1, 64))):
-        got = read(raw, numeric, text, block_bytes=block_bytes)
-        assert got[0] == reference[0]
-        same_floats(got[1], reference[1])
+        for kernel in (False, True):  # numpy's parser, dltool's numba kernel
+            got = read(raw, numeric, text, block_bytes=block_bytes, kernel=kernel)
+            assert got[0] == reference[0]
+            same_floats(got[1], reference[1])
 
 
 # ------------------------------------------------------------------ box files: kept rows from bytes
@@ -273,3 +278,33 @@ def test_all_number_blocks_read_exactly_as_python_reads_each_cell():
     got = np.concatenate([chunk.values for chunk in chunks])
     want = np.array([float(c) for c in cells]).reshape(-1, 4)
     assert got.view(np.uint64).tolist() == want.view(np.uint64).tolist()
+
+
+def test_kernel_path_reads_what_numpy_reads_without_falling_back():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(3000, 4)) * 10.0 ** rng.integers(-8, 8, (3000, 4))
+    lines = ["a,b,name,c,d"]
+    for i, row in enumerate(X.tolist()):
+        cells = [repr(row[0]), f"{row[1]:.18e}", ["café", "b", " x "][i % 3], f"{row[2]:.4g}", f" {row[3]:.3f} "]
+        if i == 7:
+            cells[0] = "nan"  # float() reads it: no fallback for the block
+        if i == 8:
+            cells[3] = "1_000"
+        lines.append(",".join(cells))
+    raw = ("\r\n".join(lines) + "\r\n").encode()
+    kernel = read(raw, [0, 1, 3, 4], [2], kernel=True, block_bytes=20_000)
+    numpy_ = read(raw, [0, 1, 3, 4], [2], kernel=False, block_bytes=20_000)
+    reference = read(raw, [0, 1, 3, 4], [2], force_slow=True)
+    same_floats(kernel[1], reference[1])
+    same_floats(numpy_[1], reference[1])
+    chunks = list(CsvFile("t.csv", data=raw, block_bytes=20_000).chunks([0, 1, 3, 4], [2], kernel=True))
+    assert len(chunks) > 5 and all(chunk.records is None for chunk in chunks)  # none fell back
+    assert kernel[1][8][1][2] == 1000.0
+
+
+def test_kernel_path_leaves_bad_rows_to_the_csv_module():
+    raw = b"a,b,c\n1,2,3\n4,5\n6,x,7\n"
+    assert read(raw, [0, 1, 2], kernel=True)[1] == read(raw, [0, 1, 2], force_slow=True)[1]
+    assert read(raw, [0], kernel=True)[1][-1] == ("width", 3, 2)
+    with pytest.raises(InputError, match="UTF-8"):
+        read(b"a,b\n1,\xff\n", [0], kernel=True)

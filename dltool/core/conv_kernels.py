@@ -22,9 +22,10 @@ column per (group, kh, kw, channel in group), so group ``gi``'s columns are the 
 """
 
 import numpy as np
-from numba import prange
 
-from dltool.core.jit import njit
+from dltool.core.jit import njit, numba_module
+
+prange = numba_module().prange
 
 # ---------------------------------------------------------------- im2col (GEMM route)
 

@@ -16,6 +16,7 @@ by the code paths that need them).
 import functools
 import logging
 import os
+import sys
 import tempfile
 
 log = logging.getLogger("dltool.jit")
@@ -27,6 +28,7 @@ CACHE_SUBDIR = os.path.join("dltool", "numba")
 #: types its wrappers pass; ``dltool cache warm`` runs them all.
 KERNEL_MODULES = (
     "dltool.core.box_kernels",
+    "dltool.core.csv_kernels",
     "dltool.core.anchor_kernels",
     "dltool.core.conv_kernels",
     "dltool.core.gradcheck_kernels",
@@ -86,6 +88,7 @@ def _configure() -> bool:
     When it returns False, kernels must not ask for ``cache=True``: numba would fall back to a
     ``__pycache__`` beside the source, inside the installed package.
     """
+    _import_numba_without_scipy()
     from numba.core import config, event
 
     event.register("numba:compile", _compile_notice())
@@ -97,6 +100,27 @@ def _configure() -> bool:
                 "this run only - set NUMBA_CACHE_DIR to a writable folder to keep them",
                 folder or "$XDG_CACHE_HOME and ~/.cache")
     return False
+
+
+def _import_numba_without_scipy() -> None:
+    """Import numba and load its implementation registries, with scipy hidden from both.
+
+    numba imports scipy twice on the way: to check its version, and (``scipy.linalg``) to learn
+    whether ``np.dot`` and ``np.linalg`` can be compiled inside kernels. No dltool kernel uses them
+    (linear algebra runs in numpy, outside the kernels), and the two imports are 0.15-0.2 s of
+    every run that loads a kernel: more than numba's own import. A scipy that the process has
+    imported already is left alone, and scipy imports normally afterwards.
+    """
+    hide = "scipy" not in sys.modules
+    if hide:
+        sys.modules["scipy"] = None  # ``import scipy...`` raises ImportError, which numba expects
+    try:
+        from numba.core.registry import cpu_target
+
+        cpu_target.target_context.refresh()
+    finally:
+        if hide and "scipy" in sys.modules and sys.modules["scipy"] is None:
+            del sys.modules["scipy"]
 
 
 def _compile_notice():
@@ -121,10 +145,19 @@ def _compile_notice():
     return CompileNotice()
 
 
+def numba_module():
+    """numba itself, imported the way dltool imports it (see :func:`_configure`): for the few
+    names a kernel module needs besides :func:`njit`, such as ``prange``."""
+    _configure()
+    import numba
+
+    return numba
+
+
 def njit(*args, **options):
     """``numba.njit`` with dltool's cache placement: cached where a cache folder is writable, in
     memory otherwise. Use as ``@njit`` or ``@njit(nogil=True)``."""
+    options["cache"] = _configure()  # imports numba, the first time
     import numba
 
-    options["cache"] = _configure()
     return numba.njit(*args, **options)

@@ -45,6 +45,13 @@ from dltool.io.streams import input_name, open_input
 BLOCK_BYTES = 1 << 20
 #: Rows per chunk on the csv-module path.
 SLOW_ROWS = 8192
+#: From this many bytes on, numeric cells are parsed by dltool's numba kernel
+#: (``dltool.core.csv_kernels``) instead of numpy's parser: several times faster, on every core,
+#: but loading numba and the kernel costs about 0.4 s, which numpy's parser spends on ~60 MB.
+#: Measured with ``benchmarks/bench_csv.py --crossover``.
+KERNEL_MIN_BYTES = 64 << 20
+#: Bytes per block on the kernel path: larger blocks spread better over threads.
+KERNEL_BLOCK_BYTES = 8 << 20
 
 _BOM = b"\xef\xbb\xbf"
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")  # a line and its end, as csv reads with newline=""
@@ -309,7 +316,7 @@ class CsvFile:
 
     # ------------------------------------------------------------------ rows
 
-    def chunks(self, numeric=(), text=(), force_slow: bool = False):
+    def chunks(self, numeric=(), text=(), force_slow: bool = False, kernel: bool | None = None):
         """The rows after the header as :class:`Chunk` s, in input order.
 
         Parameters
@@ -317,17 +324,26 @@ class CsvFile:
         numeric : column indices parsed as float64, the columns of ``Chunk.values`` in this order
         text : column indices kept as text, ``Chunk.texts`` in this order (none of ``numeric``)
         force_slow : read every row with the csv module (the reference path; for tests)
+        kernel : parse with dltool's numba kernel (True) or numpy's parser (False); by default the
+            kernel from :data:`KERNEL_MIN_BYTES` of input on. Both give the same chunks.
         """
         if self.header is None:
             self.close()
             return
         numeric, text = [int(k) for k in numeric], [int(k) for k in text]
         ncols = len(self.header.columns)
+        if kernel is None:
+            kernel = (self.size_hint() or 0) >= KERNEL_MIN_BYTES
+        parse = self._numpy_parse
+        if kernel and len(set(numeric) | set(text)) == len(numeric) + len(text):
+            parse = _KernelParser(ncols, numeric, text, self.delimiter).parse
+            if self.block_bytes == BLOCK_BYTES:
+                self.block_bytes = KERNEL_BLOCK_BYTES
         blocks = self._blocks()
         try:
             for offset, block in blocks:
                 if not force_slow and not _has(block, b'"'):
-                    chunk, n_lines = self._fast(block, offset, ncols, numeric, text)
+                    chunk, n_lines = self._fast(block, offset, ncols, numeric, text, parse)
                     if chunk is not None:
                         self._line += n_lines
                         if len(chunk):
@@ -341,8 +357,9 @@ class CsvFile:
         finally:
             self.close()
 
-    def _fast(self, block, offset, ncols, numeric, text):
-        """(chunk, lines in the block) by numpy's parser, or (None, 0) for the csv module to read."""
+    def _fast(self, block, offset, ncols, numeric, text, parse):
+        """(chunk, lines in the block) by ``parse`` (numpy's parser or the kernel), or (None, 0) for
+        the csv module to read."""
         buf = np.frombuffer(block, dtype=np.uint8)
         newlines = np.flatnonzero(buf == 10)
         ends = newlines if len(buf) == 0 or buf[-1] == 10 else np.append(newlines, len(buf))
@@ -367,25 +384,38 @@ class CsvFile:
         # another width (numpy checks widths only where it reads every column). Blank ones are
         # skipped; any other is the csv module's to report.
         odd = _SPACE[buf[starts]]
-        if len(used) < ncols:
+        checks_width = parse != self._numpy_parse  # the kernel counts every row's cells
+        if len(used) < ncols and not checks_width:
             wrong = np.add.reduceat(buf == ord(self.delimiter), starts, dtype=np.int32) != ncols - 1
             odd |= wrong
         odd = np.flatnonzero(odd)
-        block_in = block
         if len(odd):
             if len(odd) > 64:
                 return None, 0
             blank = np.array([is_blank(bytes(block[starts[i]:ends[i]]).decode("utf-8", "replace")
                                        .split(self.delimiter)) for i in odd])
-            if len(used) < ncols and (wrong[odd] & ~blank).any():
+            if len(used) < ncols and not checks_width and (wrong[odd] & ~blank).any():
                 return None, 0
             odd = odd[blank]
+        parsed = parse(block, buf, starts, ends, odd, ncols, numeric, text)
+        if parsed is None:
+            return None, 0
         if len(odd):
-            cuts = np.concatenate([[0], np.column_stack([starts[odd], ends[odd]]).ravel(), [len(buf)]])
-            block_in = b"".join(bytes(block[a:b]) for a, b in zip(cuts[0::2], cuts[1::2]))
             keep = np.ones(len(starts), dtype=bool)
             keep[odd] = False
             starts, ends, lines = starts[keep], ends[keep], lines[keep]
+        values, texts = parsed
+        return Chunk(lines, values, None, texts, self.delimiter, data=block, offset=offset, starts=starts,
+                     ends=ends), n_lines
+
+    def _numpy_parse(self, block, buf, starts, ends, odd, ncols, numeric, text):
+        """(values, texts) of the rows ``starts``/``ends`` of ``block`` but the blank rows ``odd``,
+        by numpy's parser; None where it refuses a cell or a row."""
+        used = sorted(set(numeric) | set(text))
+        block_in = block
+        if len(odd):
+            cuts = np.concatenate([[0], np.column_stack([starts[odd], ends[odd]]).ravel(), [len(buf)]])
+            block_in = b"".join(bytes(block[a:b]) for a, b in zip(cuts[0::2], cuts[1::2]))
         fields, where = _record_fields(used, set(numeric))
         try:
             with warnings.catch_warnings():
@@ -394,21 +424,19 @@ class CsvFile:
                                  comments=None, quotechar=None, ndmin=1, encoding="utf-8",
                                  usecols=used if len(used) < ncols else None)  # all: numpy checks widths
         except (ValueError, TypeError):  # a cell numpy refuses, a blank row, bytes that are not UTF-8
-            return None, 0
-        if len(rec) != len(starts):
-            return None, 0
+            return None
+        if len(rec) != len(starts) - len(odd):
+            return None
         runs = {}  # field -> positions in ``numeric`` of its columns, in field order
         for j, k in enumerate(numeric):
             runs.setdefault(where[k][0], {})[where[k][1]] = j
         if len(runs) == 1 and list(next(iter(runs.values())).items()) == [(i, i) for i in range(len(numeric))]:
             values = rec[next(iter(runs))]  # a view: the caller copies it once, where it keeps it
         else:
-            values = np.empty((len(starts), len(numeric)))
+            values = np.empty((len(rec), len(numeric)))
             for name, positions in runs.items():
                 values[:, [positions[i] for i in sorted(positions)]] = rec[name][:, sorted(positions)]
-        texts = [rec[where[k][0]].tolist() for k in text]
-        return Chunk(lines, values, None, texts, self.delimiter, data=block, offset=offset, starts=starts,
-                     ends=ends), n_lines
+        return values, [rec[where[k][0]].tolist() for k in text]
 
     def _slow(self, blocks, ncols, numeric, text):
         """Chunks read by the csv module from ``blocks`` (quoted line breaks may cross them)."""
@@ -464,6 +492,60 @@ def _record_fields(used: list, numeric: set):
         where.update({used[i]: (name, i - k) for i in range(k, run + 1)})
         k = run + 1
     return np.dtype(fields), where
+
+
+class _KernelParser:
+    """Parses blocks of rows with dltool's numba kernel (:mod:`dltool.core.csv_kernels`), rows split
+    over threads. Gives what numpy's parser gives: a cell the kernel does not convert itself (``nan``,
+    ``1_000``, more than 19 digits) is read by ``float()``; a cell that is not a number, a row of
+    another width or bytes that are not UTF-8 give None, for the csv module to read and report."""
+
+    def __init__(self, ncols: int, numeric: list, text: list, delimiter: str):
+        from dltool.core import csv_kernels
+
+        self.kernels = csv_kernels
+        self.kinds = np.full(ncols, csv_kernels.SKIP, dtype=np.int8)
+        self.slots = np.zeros(ncols, dtype=np.int64)
+        self.kinds[numeric], self.slots[numeric] = csv_kernels.NUMBER, np.arange(len(numeric))
+        self.kinds[text], self.slots[text] = csv_kernels.TEXT, np.arange(len(text))
+        self.ntext, self.nnumeric = len(text), len(numeric)
+        self.delimiter = delimiter
+        self.table, self.tens = csv_kernels.power_of_five_table(), csv_kernels.powers_of_ten()
+
+    def parse(self, block, buf, starts, ends, odd, ncols, numeric, text):
+        from dltool.core.threads import run_rows
+
+        raw = block if isinstance(block, bytes) else bytes(block)
+        ascii_only = raw.isascii()
+        if not ascii_only:
+            try:
+                raw.decode("utf-8")  # numpy's parser decodes every byte of the block: so do we
+            except UnicodeDecodeError:
+                return None
+        if len(odd):
+            keep = np.ones(len(starts), dtype=bool)
+            keep[odd] = False
+            starts, ends = starts[keep], ends[keep]
+        n = len(starts)
+        values = np.empty((n, self.nnumeric))
+        spans = np.empty((n, self.ntext, 2), dtype=np.int64)
+        hard = np.zeros((n, self.nnumeric), dtype=np.bool_)
+        bad = run_rows(self.kernels.parse_rows, n, buf, starts, ends, np.uint8(ord(self.delimiter)), self.kinds,
+                       self.slots, self.table, self.tens, values, spans, hard, min_rows=2048)
+        if any(row >= 0 for row in bad):
+            return None
+        for r, j in zip(*np.nonzero(hard)):
+            cell = raw[starts[r]:ends[r]].decode("utf-8").split(self.delimiter)[numeric[j]]
+            try:
+                values[r, j] = float(cell)
+            except ValueError:
+                return None
+        if ascii_only:
+            whole = raw.decode("ascii")
+            texts = [[whole[a:b] for a, b in spans[:, t].tolist()] for t in range(self.ntext)]
+        else:
+            texts = [[raw[a:b].decode("utf-8") for a, b in spans[:, t].tolist()] for t in range(self.ntext)]
+        return values, texts
 
 
 class RowBuffer:

@@ -24,7 +24,7 @@ def parse_cells(cells, delimiter=","):
     bad = K.parse_rows(buf, starts, ends, np.uint8(ord(delimiter)), np.array([K.NUMBER], dtype=np.int8),
                        np.zeros(1, dtype=np.int64), K.power_of_five_table(), K.powers_of_ten(), values,
                        np.empty((n, 0, 2), dtype=np.int64), hard, 0, n)
-    assert bad == -1
+    assert bad == (-1, hard.sum())
     return values[:, 0], hard[:, 0]
 
 
@@ -130,8 +130,8 @@ def test_rows_split_into_numbers_and_text_spans():
     hard = np.zeros((3, 2), dtype=np.bool_)
     args = (buf, starts, ends, np.uint8(44), kinds, slots, K.power_of_five_table(), K.powers_of_ten(),
             values, spans, hard)
-    assert K.parse_rows(*args, 0, 2) == -1
+    assert K.parse_rows(*args, 0, 2) == (-1, 1)
     assert values[0].tolist() == [1.5, 2000.0] and values[1, 0] == 0.0 and np.signbit(values[1, 0])
     assert hard[:2].tolist() == [[False, False], [False, True]]  # the blank cell is float()'s to refuse
     assert [data[a:b] for a, b in spans[:2, 0].tolist()] == [b"name", b"x y"]
-    assert K.parse_rows(*args, 0, 3) == 2  # the row of two cells
+    assert K.parse_rows(*args, 0, 3)[0] == 2  # the row of two cells

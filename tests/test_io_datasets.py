@@ -162,6 +162,15 @@ def test_stdin_terminal_is_refused(monkeypatch):
     assert "standard input is a terminal" in error("-")
 
 
+@pytest.fixture(params=["numpy", "kernel"])
+def parser(request, monkeypatch):
+    """Run the test with numpy's parser, then with dltool's numba kernel, whatever the input's size."""
+    from dltool.io import csvfile
+
+    monkeypatch.setattr(csvfile, "KERNEL_MIN_BYTES", 1 << 60 if request.param == "numpy" else 0)
+    return request.param
+
+
 @pytest.fixture
 def no_slow_path(monkeypatch):
     """Fail if the csv-module path of dltool.io.csvfile reads any row."""
@@ -171,7 +180,7 @@ def no_slow_path(monkeypatch):
     monkeypatch.setattr(CsvFile, "_slow", no_slow)
 
 
-def test_empty_lines_keep_the_fast_path(tmp_path, no_slow_path):
+def test_empty_lines_keep_the_fast_path(tmp_path, no_slow_path, parser):
     path = write(tmp_path / "d.csv", "\na,b\n\n1,x\n2,y\n\n\n3,z\n\n \n\n")
     ds = read_dataset(str(path))
     assert ds.X.tolist() == [[1], [2], [3]] and labels(ds) == ["x", "y", "z"] and ds.lines == [4, 5, 8]
@@ -180,7 +189,7 @@ def test_empty_lines_keep_the_fast_path(tmp_path, no_slow_path):
     assert ds.X.tolist() == [[1], [2]] and labels(ds) == ["x", "y"] and ds.lines == [3, 5]
 
 
-def test_a_large_clean_csv_takes_the_fast_path(tmp_path, no_slow_path):
+def test_a_large_clean_csv_takes_the_fast_path(tmp_path, no_slow_path, parser):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(3000, 7))
     y = rng.choice(["a", "b", "c"], 3000)
@@ -192,7 +201,7 @@ def test_a_large_clean_csv_takes_the_fast_path(tmp_path, no_slow_path):
     assert labels(ds) == y.tolist() and ds.lines[-1] == 3001
 
 
-def test_a_large_csv_read_in_small_blocks_is_the_same(tmp_path, monkeypatch):
+def test_a_large_csv_read_in_small_blocks_is_the_same(tmp_path, monkeypatch, parser):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(500, 3))
     lines = ["a,b,c,label", ""] + [f"{a!r},{b!r},{c!r},k{i % 3}" for i, (a, b, c) in enumerate(X.tolist())]
@@ -225,12 +234,12 @@ def test_a_large_csv_read_in_small_blocks_is_the_same(tmp_path, monkeypatch):
     ("a,b\n \n2," + "y" * 200_000 + "\n,x\n", 4, "column 'a' must be a number, got '' - missing values "
                                                   "are not supported; fill or drop them"),  # no field limit
 ])
-def test_cell_errors_name_the_line(tmp_path, text, line, message):
+def test_cell_errors_name_the_line(tmp_path, text, line, message, parser):
     path = write(tmp_path / "d.csv", text)
     assert error(path) == f"{path}:{line}: {message}"
 
 
-def test_bad_cells_deep_in_a_large_file_are_located(tmp_path):
+def test_bad_cells_deep_in_a_large_file_are_located(tmp_path, parser):
     rows = [f"{i},{i * 0.5},{'ab'[i % 2]}" for i in range(20000)]
     for bad, expected in [("oops", "column 'y' must be a number, got 'oops'"),
                           ("nan", "column 'y' must be a number, got 'nan' - missing values are not "

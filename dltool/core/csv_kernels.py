@@ -249,21 +249,54 @@ def parse_number(buf, i, end, delimiter, table, tens):
 
 
 @njit(nogil=True)
+def _simple_number(buf, i, end, delimiter, tens):
+    """The common cell, fast: ``[-]digits[.digits]`` up to the delimiter or the row's end, at most
+    19 digits, within Clinger's fast path. (value, cell end), or (nan, -1) for :func:`parse_number`."""
+    negative = i < end and buf[i] == 45
+    if negative:
+        i += 1
+    w = np.uint64(0)
+    first = i
+    while i < end and 48 <= buf[i] <= 57:
+        w = w * np.uint64(10) + np.uint64(buf[i] - 48)
+        i += 1
+    count = i - first
+    q = 0
+    if i < end and buf[i] == 46:
+        i += 1
+        first = i
+        while i < end and 48 <= buf[i] <= 57:
+            w = w * np.uint64(10) + np.uint64(buf[i] - 48)
+            i += 1
+        q = first - i
+        count -= q
+    if count == 0 or count > MAX_DIGITS or (i < end and buf[i] != delimiter) or w > np.uint64(1 << 53) or q < -22:
+        return math.nan, -1
+    value = float(w) / tens[-q]
+    return (-value if negative else value), i
+
+
+@njit(nogil=True)
 def parse_rows(buf, starts, ends, delimiter, kinds, slots, table, tens, values, spans, hard, lo, hi):
     """Split rows ``lo..hi`` (row r is ``buf[starts[r]:ends[r]]``) at ``delimiter``; cell c of a row
     goes to ``values[r, slots[c]]`` if ``kinds[c]`` is NUMBER (``hard[r, slots[c]]`` set where it is
-    for ``float()``), to ``spans[r, slots[c]]`` (start, end) if TEXT. Returns the first row that
-    does not have ``len(kinds)`` cells, or -1."""
+    for ``float()``), to ``spans[r, slots[c]]`` (start, end) if TEXT. Returns (the first row that
+    does not have ``len(kinds)`` cells or -1, the number of cells flagged for ``float()``)."""
     ncols = len(kinds)
+    flagged = 0
     for r in range(lo, hi):
         i, end, c = starts[r], ends[r], 0
         while True:
             kind = kinds[c] if c < ncols else SKIP
             if kind == NUMBER:
-                value, ok, j = parse_number(buf, i, end, delimiter, table, tens)
+                value, j = _simple_number(buf, i, end, delimiter, tens)
+                ok = True
+                if j < 0:
+                    value, ok, j = parse_number(buf, i, end, delimiter, table, tens)
                 values[r, slots[c]] = value
                 if not ok:
                     hard[r, slots[c]] = True
+                    flagged += 1
             else:
                 j = _cell_end(buf, i, end, delimiter)
                 if kind == TEXT:
@@ -274,8 +307,8 @@ def parse_rows(buf, starts, ends, delimiter, kinds, slots, table, tens, values, 
                 break
             i = j + 1
         if c != ncols:
-            return r
-    return -1
+            return r, flagged
+    return -1, flagged
 
 
 def warm() -> None:

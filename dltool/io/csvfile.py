@@ -47,11 +47,11 @@ BLOCK_BYTES = 1 << 20
 SLOW_ROWS = 8192
 #: From this many bytes on, numeric cells are parsed by dltool's numba kernel
 #: (``dltool.core.csv_kernels``) instead of numpy's parser: several times faster, on every core,
-#: but loading numba and the kernel costs about 0.4 s, which numpy's parser spends on ~60 MB.
+#: but loading numba and the kernel costs about 0.3 s, which numpy's parser spends on ~90 MB.
 #: Measured with ``benchmarks/bench_csv.py --crossover``.
-KERNEL_MIN_BYTES = 64 << 20
+KERNEL_MIN_BYTES = 96 << 20
 #: Bytes per block on the kernel path: larger blocks spread better over threads.
-KERNEL_BLOCK_BYTES = 8 << 20
+KERNEL_BLOCK_BYTES = 4 << 20
 
 _BOM = b"\xef\xbb\xbf"
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")  # a line and its end, as csv reads with newline=""
@@ -316,7 +316,8 @@ class CsvFile:
 
     # ------------------------------------------------------------------ rows
 
-    def chunks(self, numeric=(), text=(), force_slow: bool = False, kernel: bool | None = None):
+    def chunks(self, numeric=(), text=(), force_slow: bool = False, kernel: bool | None = None,
+               rows: "RowBuffer | None" = None):
         """The rows after the header as :class:`Chunk` s, in input order.
 
         Parameters
@@ -326,6 +327,9 @@ class CsvFile:
         force_slow : read every row with the csv module (the reference path; for tests)
         kernel : parse with dltool's numba kernel (True) or numpy's parser (False); by default the
             kernel from :data:`KERNEL_MIN_BYTES` of input on. Both give the same chunks.
+        rows : the :class:`RowBuffer` the caller adds each chunk's values to: the kernel then parses
+            into it directly (``add`` finds the values in place), which saves a copy of every value
+            and lets the threads that parse also fault the new pages in.
         """
         if self.header is None:
             self.close()
@@ -336,7 +340,7 @@ class CsvFile:
             kernel = (self.size_hint() or 0) >= KERNEL_MIN_BYTES
         parse = self._numpy_parse
         if kernel and len(set(numeric) | set(text)) == len(numeric) + len(text):
-            parse = _KernelParser(ncols, numeric, text, self.delimiter).parse
+            parse = _KernelParser(ncols, numeric, text, self.delimiter, rows).parse
             if self.block_bytes == BLOCK_BYTES:
                 self.block_bytes = KERNEL_BLOCK_BYTES
         blocks = self._blocks()
@@ -500,9 +504,10 @@ class _KernelParser:
     ``1_000``, more than 19 digits) is read by ``float()``; a cell that is not a number, a row of
     another width or bytes that are not UTF-8 give None, for the csv module to read and report."""
 
-    def __init__(self, ncols: int, numeric: list, text: list, delimiter: str):
+    def __init__(self, ncols: int, numeric: list, text: list, delimiter: str, rows: "RowBuffer | None"):
         from dltool.core import csv_kernels
 
+        self.rows = rows if rows is not None and rows.width == len(numeric) else None
         self.kernels = csv_kernels
         self.kinds = np.full(ncols, csv_kernels.SKIP, dtype=np.int8)
         self.slots = np.zeros(ncols, dtype=np.int64)
@@ -527,24 +532,31 @@ class _KernelParser:
             keep[odd] = False
             starts, ends = starts[keep], ends[keep]
         n = len(starts)
-        values = np.empty((n, self.nnumeric))
+        if self.rows is not None and n:
+            values = self.rows.next_rows(n, (ends[-1] - starts[0] + 1) / n)
+        else:
+            values = np.empty((n, self.nnumeric))
         spans = np.empty((n, self.ntext, 2), dtype=np.int64)
         hard = np.zeros((n, self.nnumeric), dtype=np.bool_)
-        bad = run_rows(self.kernels.parse_rows, n, buf, starts, ends, np.uint8(ord(self.delimiter)), self.kinds,
-                       self.slots, self.table, self.tens, values, spans, hard, min_rows=2048)
-        if any(row >= 0 for row in bad):
+        results = run_rows(self.kernels.parse_rows, n, buf, starts, ends, np.uint8(ord(self.delimiter)),
+                           self.kinds, self.slots, self.table, self.tens, values, spans, hard, min_rows=2048)
+        if any(bad >= 0 for bad, _ in results):
             return None
-        for r, j in zip(*np.nonzero(hard)):
-            cell = raw[starts[r]:ends[r]].decode("utf-8").split(self.delimiter)[numeric[j]]
-            try:
-                values[r, j] = float(cell)
-            except ValueError:
-                return None
-        if ascii_only:
-            whole = raw.decode("ascii")
-            texts = [[whole[a:b] for a, b in spans[:, t].tolist()] for t in range(self.ntext)]
-        else:
-            texts = [[raw[a:b].decode("utf-8") for a, b in spans[:, t].tolist()] for t in range(self.ntext)]
+        if any(flagged for _, flagged in results):
+            for r, j in zip(*np.nonzero(hard)):
+                cell = raw[starts[r]:ends[r]].decode("utf-8").split(self.delimiter)[numeric[j]]
+                try:
+                    values[r, j] = float(cell)
+                except ValueError:
+                    return None
+        texts = []
+        whole = raw.decode("ascii") if ascii_only and self.ntext else None
+        for t in range(self.ntext):
+            firsts, lasts = spans[:, t, 0].tolist(), spans[:, t, 1].tolist()
+            if whole is not None:
+                texts.append([whole[a:b] for a, b in zip(firsts, lasts)])
+            else:
+                texts.append([raw[a:b].decode("utf-8") for a, b in zip(firsts, lasts)])
         return values, texts
 
 
@@ -563,19 +575,39 @@ class RowBuffer:
         self.rows = 0
         self._array = None
 
+    def _reserve(self, n: int, bytes_per_row: float | None) -> None:
+        """Room for ``n`` more rows: the first time sized from the input's bytes, then grown."""
+        if self._array is None:
+            capacity = max(n, 1024)
+            if self.size_hint and bytes_per_row:
+                capacity = max(capacity, int(self.size_hint / max(1.0, bytes_per_row) * 1.02) + 16)
+            # Made small and grown by realloc: numpy advises the kernel to back a fresh allocation
+            # of 4 MB or more with transparent huge pages, and where the kernel compacts memory to
+            # find them (THP defrag "madvise", a common default) the first touch of those pages
+            # can stall: 0.01-0.4 s for 160 MB on the machine this was measured on, against a
+            # steady 0.08 s for pages grown by realloc, which numpy does not advise. It is also
+            # how numpy.loadtxt grows its own result.
+            self._array = np.empty((1, self.width))
+            self._array.resize((capacity, self.width), refcheck=False)
+        elif self.rows + n > len(self._array):
+            self._array.resize((max(self.rows + n, int(len(self._array) * 1.5)), self.width), refcheck=False)
+
+    def next_rows(self, n: int, bytes_per_row: float | None = None) -> np.ndarray:
+        """A view of the next ``n`` rows, for a parser to write in place; :meth:`add` of this very
+        view then takes them without a copy."""
+        self._reserve(n, bytes_per_row)
+        return self._array[self.rows:self.rows + n]
+
     def add(self, values: np.ndarray, chunk: Chunk | None = None) -> np.ndarray:
         """Append ``values`` (n, width); returns the rows where they now are (a view)."""
         n = len(values)
-        if self._array is None:
-            capacity = max(n, 1024)
-            if self.size_hint and chunk is not None and chunk.starts is not None and n:
-                per_row = max(1.0, (chunk.ends[-1] - chunk.starts[0] + 1) / n)
-                capacity = max(capacity, int(self.size_hint / per_row * 1.02) + 16)
-            self._array = np.empty((capacity, self.width))
-        elif self.rows + n > len(self._array):
-            self._array.resize((max(self.rows + n, int(len(self._array) * 1.5)), self.width), refcheck=False)
+        per_row = None
+        if chunk is not None and chunk.starts is not None and n:
+            per_row = (chunk.ends[-1] - chunk.starts[0] + 1) / n
+        self._reserve(n, per_row)
         out = self._array[self.rows:self.rows + n]
-        out[...] = values
+        if not (values.base is self._array and values.ctypes.data == out.ctypes.data):  # else in place
+            out[...] = values
         self.rows += n
         return out
 

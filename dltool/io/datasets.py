@@ -322,7 +322,7 @@ def _csv_rows(table: CsvFile, columns, label, in_file, force_slow: bool = False)
     header = table.header
     X = RowBuffer(len(in_file), table.size_hint())
     labels, lines = [], []
-    for chunk in table.chunks(in_file, [] if label is None else [label], force_slow=force_slow):
+    for chunk in table.chunks(in_file, [] if label is None else [label], force_slow=force_slow, rows=X):
         good = len(chunk) if chunk.bad_width is None else chunk.bad_width
         rows = X.add(chunk.values[:good], chunk)
         # one summing pass over the contiguous copy: NaN or inf anywhere makes the sum non-finite

@@ -23,24 +23,31 @@ except ImportError:  # tests/ imported as a package
     from tests.reference import ciou_pair, diou_pair, giou_pair, iou_matrix_loop, iou_pair
 
 ALL_METRICS = list(METRICS)
-PATHS = {"numpy": 10**18, "numba": 0}
+# Thresholds (numba's, the corner grid's) that force each code path of box_iou and iou_pairs.
+PATHS = {"numpy": (10**18, 10**18), "numpy-grid": (10**18, 0), "numba": (0, 0)}
 HYPOTHESIS = settings(max_examples=100, deadline=None,
                       suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture(params=list(PATHS))
 def path(request, monkeypatch):
-    """Force one code path: ``numpy`` (threshold never reached) or ``numba`` (always reached)."""
-    monkeypatch.setattr(iou_mod, "NUMBA_MIN_PAIRS", PATHS[request.param])
-    monkeypatch.setattr(iou_mod, "NUMBA_MIN_CANDIDATES", PATHS[request.param])
+    """Force one code path: ``numpy`` (numba's threshold never reached; the sparse form on the corner
+    grid), ``numpy-grid`` (the sparse form on the cover grid) or ``numba`` (always reached)."""
+    _force(monkeypatch, request.param)
     return request.param
+
+
+def _force(mp, name):
+    numba_min, corner_max = PATHS[name]
+    mp.setattr(iou_mod, "NUMBA_MIN_PAIRS", numba_min)
+    mp.setattr(iou_mod, "NUMBA_MIN_CANDIDATES", numba_min)
+    mp.setattr(iou_mod, "CORNER_MAX_CANDIDATES", corner_max)
 
 
 def on_path(name, fn, *args, **kwargs):
     """Call ``fn`` with the given code path forced, for comparing the two paths inside one test."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(iou_mod, "NUMBA_MIN_PAIRS", PATHS[name])
-        mp.setattr(iou_mod, "NUMBA_MIN_CANDIDATES", PATHS[name])
+        _force(mp, name)
         return fn(*args, **kwargs)
 
 
@@ -310,6 +317,38 @@ def test_iou_pairs_matches_thresholded_dense(path, metric, min_value, kind):
     else:
         np.testing.assert_allclose(v, want, rtol=0, atol=1e-12)
     assert (v >= min_value).all()
+
+
+@pytest.mark.parametrize("case", ["far from the origin", "one huge box", "exact reach", "tall and wide"])
+@pytest.mark.parametrize("min_value", [0.3, 0.5, 2 / 3, 0.9])
+def test_iou_pairs_corner_bound_keeps_every_pair(path, case, min_value):
+    """The corner grid's bound |x1a - x1b| <= (1 - t) max(wa, wb) is met with equality by some pairs,
+    and must survive rounding far from the origin and a box that stretches the grid's cells."""
+    rng = np.random.default_rng(9)
+    A = uniform_boxes(rng, 300, extent=50.0, max_side=8.0)
+    B = A + rng.normal(0, 0.2, A.shape)
+    B[:, 2:] = np.maximum(B[:, 2:], B[:, :2])
+    if case == "far from the origin":
+        A, B = A * 1e-3 + 1e6, B * 1e-3 + 1e6
+    elif case == "one huge box":
+        A = np.concatenate([A, [[-1e4, -1e4, 1e4, 1e4]]])
+        B = np.concatenate([B, [[-1e4, -1e4, 1e4 - 1, 1e4]]])
+    elif case == "exact reach":  # B the right part of A: its left edge (1 - t) * wa in, IoU = t
+        B = A.copy()
+        B[:, 0] += (1 - min_value) * (A[:, 2] - A[:, 0])
+        B[:50, 0] = np.nextafter(B[:50, 0], -np.inf)  # and a hair either side
+        B[50:100, 0] = np.nextafter(B[50:100, 0], np.inf)
+    else:
+        A[:, 2] += 40 * rng.uniform(0, 1, len(A))
+        B = A + rng.normal(0, 0.3, A.shape)
+        B[:, 2:] = np.maximum(B[:, 2:], B[:, :2])
+    dense = on_path("numpy", box_iou, A, B)
+    r1, r2, v = iou_pairs(A, B, min_value)
+    i, j, want = _sparse_from_dense(dense, min_value)
+    assert len(i) >= 20
+    np.testing.assert_array_equal(r1, i)
+    np.testing.assert_array_equal(r2, j)
+    np.testing.assert_array_equal(v, want)
 
 
 @pytest.mark.parametrize("min_value", [1e-9, 0.1, 0.5, 0.9, 1.0])

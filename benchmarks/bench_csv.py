@@ -8,6 +8,10 @@ script) measured in the same run: absolute times on a shared machine are noise.
 
     python benchmarks/bench_csv.py                  # 200,000 x 100 floats, nms on 1,000,000 boxes
     python benchmarks/bench_csv.py --quick          # 50,000 x 100, nms on 200,000 boxes
+    python benchmarks/bench_csv.py --crossover      # where the numba kernel starts to pay: 10k..200k rows
+
+"dltool (read_dataset)" is the reader as it runs (the numba kernel from KERNEL_MIN_BYTES of input);
+"dltool, numpy's parser" forces numpy's parser block by block at every size.
 """
 
 import argparse
@@ -26,8 +30,11 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # Each reader: code run in a fresh process with PATH set; it reads PATH into a float64 array X
 # (features) and prints nothing. The same column layout for all: 100 float features, then a label.
+FORCE = "import dltool.io.csvfile as c\nc.KERNEL_MIN_BYTES = %d\n"
+READ = "from dltool.io.datasets import read_dataset\nX = read_dataset(PATH).X"
 READERS = {
-    "dltool (read_dataset)": "from dltool.io.datasets import read_dataset\nX = read_dataset(PATH).X",
+    "dltool (read_dataset)": READ,
+    "dltool, numpy's parser": FORCE % (1 << 62) + READ,
     "numpy.loadtxt": "import numpy as np\nX = np.loadtxt(PATH, delimiter=',', skiprows=1)",
     "polars": "import polars as pl\nX = pl.read_csv(PATH).to_numpy()",
     "pyarrow": "import pyarrow.csv as pc\nt = pc.read_csv(PATH)\nX = t",
@@ -149,6 +156,25 @@ def bench_read(folder, rows, cols, repeats):
     return ours[0] / ref, (ours[1] - baseline) / array_mb
 
 
+def bench_crossover(folder, repeats):
+    """read_dataset with the kernel forced on and off, 10k..200k rows x 100: the input size from which
+    the kernel (numba's ~0.3 s load included) reads faster than numpy's parser."""
+    rows_list = (10_000, 30_000, 60_000, 100_000, 200_000)
+    table = []
+    for rows in rows_list:
+        path = str(folder / f"floats{rows}.csv")
+        write_float_csv(path, rows, 100)
+        best = {"kernel": float("inf"), "numpy": float("inf")}
+        for _ in range(repeats):
+            best["kernel"] = min(best["kernel"], timed_reader(FORCE % 0 + READ, path)[0])
+            best["numpy"] = min(best["numpy"], timed_reader(FORCE % (1 << 62) + READ, path)[0])
+        mb = os.path.getsize(path) / 2**20
+        table.append([f"{rows:,}", f"{mb:.0f}", f"{best['numpy']:.2f}", f"{best['kernel']:.2f}",
+                      f"{best['kernel'] / best['numpy']:.2f}x"])
+    print(f"read_dataset on n x 100 floats, best of {repeats}, whole read including imports")
+    print_table(["rows", "MB", "numpy's parser s", "numba kernel s", "kernel / numpy"], table)
+
+
 def bench_nms(folder, n, repeats):
     if not installed("pandas"):
         print("nms end to end: pandas is not installed, skipped")
@@ -183,7 +209,12 @@ def main(argv=None):
     parser.add_argument("--nms-rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="50,000 rows, nms on 200,000 boxes, 2 repeats")
+    parser.add_argument("--crossover", action="store_true", help="only the kernel-vs-numpy crossover")
     args = parser.parse_args(argv)
+    if args.crossover:
+        with tempfile.TemporaryDirectory(prefix="bench_csv.") as tmp:
+            bench_crossover(Path(tmp), args.repeats)
+        return 0
     if args.quick:
         args.rows, args.nms_rows, args.repeats = 50_000, 200_000, 2
     print(f"python {sys.version.split()[0]}, numpy {np.__version__}, load average {load_average()}")

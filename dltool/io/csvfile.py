@@ -46,10 +46,10 @@ BLOCK_BYTES = 1 << 20
 #: Rows per chunk on the csv-module path.
 SLOW_ROWS = 8192
 #: From this many bytes on, numeric cells are parsed by dltool's numba kernel
-#: (``dltool.core.csv_kernels``) instead of numpy's parser: several times faster, on every core,
-#: but loading numba and the kernel costs about 0.3 s, which numpy's parser spends on ~90 MB.
+#: (``dltool.core.csv_kernels``) instead of numpy's parser: ~1.4x faster a core, and on every core,
+#: but loading numba and the kernel costs about 0.3 s, which numpy's parser spends on ~120 MB.
 #: Measured with ``benchmarks/bench_csv.py --crossover``.
-KERNEL_MIN_BYTES = 96 << 20
+KERNEL_MIN_BYTES = 128 << 20
 #: Bytes per block on the kernel path: larger blocks spread better over threads.
 KERNEL_BLOCK_BYTES = 4 << 20
 
@@ -539,7 +539,7 @@ class _KernelParser:
         spans = np.empty((n, self.ntext, 2), dtype=np.int64)
         hard = np.zeros((n, self.nnumeric), dtype=np.bool_)
         results = run_rows(self.kernels.parse_rows, n, buf, starts, ends, np.uint8(ord(self.delimiter)),
-                           self.kinds, self.slots, self.table, self.tens, values, spans, hard, min_rows=2048)
+                           self.kinds, self.slots, self.table, self.tens, values, spans, hard, min_rows=256)
         if any(bad >= 0 for bad, _ in results):
             return None
         if any(flagged for _, flagged in results):

@@ -244,3 +244,24 @@ def test_every_kernel_module_is_registered_for_cache_warm():
     for name in on_disk:
         source = (PACKAGE / "core" / (name.rsplit(".", 1)[1] + ".py")).read_text()
         assert "\ndef warm() -> None:" in source, name
+
+
+def test_loading_a_kernel_does_not_import_scipy_and_scipy_still_imports(tmp_path):
+    """numba imports scipy (a version check, a BLAS probe: 0.15-0.2 s a run) unless dltool.core.jit
+    hides it; no kernel needs it, and a user's later ``import scipy.linalg`` must still work."""
+    script = ("import sys\nfrom dltool.core import box_kernels\nbox_kernels.warm()\n"
+              "print('scipy' in sys.modules)\n"
+              "try:\n    import scipy.linalg\nexcept ImportError:\n    print('no scipy')\n"
+              "else:\n    print(scipy.linalg.cython_blas is not None)\n")
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path,
+                         check=True).stdout.split()
+    assert out[0] == "False" and out[1] in ("True", "no scipy")
+
+
+def test_only_the_jit_module_imports_numba():
+    """Importing numba anywhere else would skip the scipy-free import of dltool.core.jit."""
+    offenders = [str(p.relative_to(ROOT)) for p in PACKAGE.rglob("*.py")
+                 if p.name != "jit.py" and any(line.strip().startswith(("import numba", "from numba"))
+                                               for line in p.read_text().splitlines())]
+    assert offenders == []

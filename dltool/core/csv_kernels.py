@@ -122,103 +122,42 @@ def _cell_end(buf, i, end, delimiter):
 
 
 @njit(nogil=True)
-def _parse_long(buf, i, end, delimiter, table, tens):
-    """:func:`parse_number` for a number of more than 19 digits: leading zeros do not count, the
-    20th significant digit makes the cell ``float()``'s."""
-    while i < end and (buf[i] == 32 or (buf[i] == 9 and delimiter != 9)):
-        i += 1
-    negative = False
-    if i < end and (buf[i] == 45 or buf[i] == 43):  # '-' or '+'
-        negative = buf[i] == 45
-        i += 1
-    w = np.uint64(0)
-    digits = 0  # significant digits taken into w
-    q = 0  # the value is w * 10**q
-    seen = False
+def _digit_run(buf, i, end, w, digits):
+    """Read the digits at ``buf[i]`` into ``w`` (uint64, ``digits`` significant digits so far):
+    (position after them, w, significant digits, digits read, True if a 20th significant digit
+    stopped the run)."""
+    start = i
     while i < end and 48 <= buf[i] <= 57:
-        seen = True
         d = buf[i] - 48
-        if w != np.uint64(0) or d != 0:
+        if w != np.uint64(0) or d != 0:  # leading zeros are not significant
             if digits == MAX_DIGITS:
-                return math.nan, False, _cell_end(buf, i, end, delimiter)
+                return i, w, digits, i - start, True
             w = w * np.uint64(10) + np.uint64(d)
             digits += 1
         i += 1
-    if i < end and buf[i] == 46:  # '.'
-        i += 1
-        while i < end and 48 <= buf[i] <= 57:
-            seen = True
-            d = buf[i] - 48
-            if w != np.uint64(0) or d != 0:
-                if digits == MAX_DIGITS:
-                    return math.nan, False, _cell_end(buf, i, end, delimiter)
-                w = w * np.uint64(10) + np.uint64(d)
-                digits += 1
-            q -= 1
-            i += 1
-    if not seen:
-        return math.nan, False, _cell_end(buf, i, end, delimiter)
-    if i < end and (buf[i] == 101 or buf[i] == 69):  # 'e' or 'E'
-        i += 1
-        minus = False
-        if i < end and (buf[i] == 45 or buf[i] == 43):
-            minus = buf[i] == 45
-            i += 1
-        if i == end or not 48 <= buf[i] <= 57:
-            return math.nan, False, _cell_end(buf, i, end, delimiter)
-        e = 0
-        while i < end and 48 <= buf[i] <= 57:
-            if e < 100_000:  # beyond, the value is 0 or inf whatever the digits
-                e = e * 10 + (buf[i] - 48)
-            i += 1
-        q += -e if minus else e
-    while i < end and (buf[i] == 32 or (buf[i] == 9 and delimiter != 9)):
-        i += 1
-    if i < end and buf[i] != delimiter:
-        return math.nan, False, _cell_end(buf, i, end, delimiter)
-    if w == np.uint64(0):
-        value = 0.0
-    elif w <= np.uint64(1 << 53) and -22 <= q <= 22:  # Clinger: both operands exact, one rounding
-        value = float(w) * tens[q] if q >= 0 else float(w) / tens[-q]
-    else:
-        value, ok = eisel_lemire(w, q, table)
-        if not ok:
-            return math.nan, False, i
-    return (-value if negative else value), True, i
+    return i, w, digits, i - start, False
 
 
 @njit(nogil=True)
 def parse_number(buf, i, end, delimiter, table, tens):
     """Parse the cell that starts at ``buf[i]`` and ends at the next ``delimiter`` (or ``end``):
     (value, True, cell end) for a decimal number (spaces and tabs around it allowed), or
-    (nan, False, cell end) for a cell to give to ``float()``."""
-    start = i
+    (nan, False, cell end) for a cell to give to ``float()``. Leading zeros do not count as
+    digits; a 20th significant digit makes the cell ``float()``'s. (Every cell but the commonest
+    comes here: :func:`_simple_number` takes those first.)"""
     while i < end and (buf[i] == 32 or (buf[i] == 9 and delimiter != 9)):
         i += 1
     negative = False
     if i < end and (buf[i] == 45 or buf[i] == 43):  # '-' or '+'
         negative = buf[i] == 45
         i += 1
-    # The digits before and after the point, leading zeros included, into w: exact up to 19 of them.
-    w = np.uint64(0)
-    first = i
-    while i < end and 48 <= buf[i] <= 57:
-        w = w * np.uint64(10) + np.uint64(buf[i] - 48)
-        i += 1
-    count = i - first
-    q = 0  # the value is w * 10**q
-    if i < end and buf[i] == 46:  # '.'
-        i += 1
-        first = i
-        while i < end and 48 <= buf[i] <= 57:
-            w = w * np.uint64(10) + np.uint64(buf[i] - 48)
-            i += 1
-        q = first - i
-        count += i - first
-    if count == 0:
+    i, w, digits, whole, full = _digit_run(buf, i, end, np.uint64(0), 0)
+    fraction = 0
+    if not full and i < end and buf[i] == 46:  # '.'
+        i, w, digits, fraction, full = _digit_run(buf, i + 1, end, w, digits)
+    if full or whole + fraction == 0:
         return math.nan, False, _cell_end(buf, i, end, delimiter)
-    if count > MAX_DIGITS:
-        return _parse_long(buf, start, end, delimiter, table, tens)
+    q = -fraction  # the value is w * 10**q
     if i < end and (buf[i] == 101 or buf[i] == 69):  # 'e' or 'E'
         i += 1
         minus = False

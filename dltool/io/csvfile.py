@@ -606,7 +606,9 @@ class RowBuffer:
             per_row = (chunk.ends[-1] - chunk.starts[0] + 1) / n
         self._reserve(n, per_row)
         out = self._array[self.rows:self.rows + n]
-        if not (values.base is self._array and values.ctypes.data == out.ctypes.data):  # else in place
+        in_place = values.base is self._array and \
+            values.__array_interface__["data"][0] == out.__array_interface__["data"][0]
+        if not in_place:
             out[...] = values
         self.rows += n
         return out

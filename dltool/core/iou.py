@@ -19,12 +19,12 @@ from dltool.core.grid import MAX_SIDE
 from dltool.core.names import IOU_METRICS as METRICS
 from dltool.errors import InputError
 
-# Importing numba and loading the cached kernels costs about 1 s per process; numpy's broadcast
-# formula costs about 20-50 ns a pair. Below this many pairs numpy finishes first; above it the
-# kernels win by 4-10x (and the grid of the sparse form by far more).
-NUMBA_MIN_PAIRS = 20_000_000
+# Importing numba and loading the cached kernels costs 0.3-0.5 s per process; numpy's blocked
+# matrix about 7 ns a pair. Below this many pairs numpy finishes first (whole `dltool iou -o m.npy`
+# runs, median of 5: 25M pairs 0.68 s numpy against 1.28 s numba; 49M 1.52 s against 1.24 s).
+NUMBA_MIN_PAIRS = 40_000_000
 # The sparse form loads numba only when its grid holds this many candidate pairs (numpy's grid
-# join costs ~100 ns a candidate, numba ~1 s to load and ~5 ns a candidate).
+# join costs ~100 ns a candidate, numba 0.3-0.5 s to load and ~5 ns a candidate).
 NUMBA_MIN_CANDIDATES = 20_000_000
 # The sparse form's first choice: numpy on the corner grid (:class:`_CornerJoin`, ~40 ns a
 # candidate) while it has fewer candidates than this; beyond, numba's grid kernel pays for its load.
@@ -155,7 +155,7 @@ class _GridJoin:
     CSR form, ``sorted_b[start[c]:start[c + 1]]``), and a pair is kept in the cell of the top-left
     corner of its intersection only. :meth:`pairs` joins the lists of A and B in numpy, about
     100 ns a candidate pair; :meth:`kernel_pairs` runs the numba kernel on the same lists, for grids
-    of at least NUMBA_MIN_CANDIDATES candidates, where it pays for numba's ~1 s to load.
+    of at least NUMBA_MIN_CANDIDATES candidates, where it pays for numba's 0.3-0.5 s to load.
     """
 
     def __init__(self, a, b):

@@ -12,9 +12,12 @@ from dltool.core.boxes import check_boxes, check_scores
 from dltool.core.names import NMS_METHODS as METHODS
 from dltool.errors import InputError
 
-# Importing numba and loading the cached kernels costs about 1 s per process. The numpy loop costs
-# about 8 ns per pair of boxes it compares and 20 us per box it keeps (measured, 2-core machine):
-# numba is used only when that estimate (in 8 ns units, every box assumed kept) passes ~1 s.
+# Importing numba and loading the cached kernels costs 0.3-0.5 s per process (about 1 s before
+# dltool.core.jit kept scipy out of it; this threshold was measured then and still passes every
+# whole-process target). The numpy loop costs about 8 ns per pair of boxes it compares and 20 us
+# per box it keeps (measured, 2-core machine): numba is used only when that estimate (in 8 ns
+# units, every box assumed kept) passes ~0.8 s; the estimate assumes the worst, so the loop's real
+# time is usually well below it.
 NUMBA_MIN_WORK = 100_000_000
 NUMPY_COST_PER_BOX = 2500
 

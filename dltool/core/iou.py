@@ -150,6 +150,30 @@ def paired_iou(boxes1, boxes2, metric: str = "iou") -> np.ndarray:
     return np.asarray(_numpy_metric(a, b, metric), dtype=np.float64)
 
 
+def _cell_index(v, v0, cell, g):
+    """Grid cells along one axis: int((v - v0) / cell) clamped to [0, g - 1] (v >= v0 here), as
+    the kernels compute them."""
+    return np.minimum(((v - v0) / cell).astype(np.int64), g - 1)
+
+
+def _slices(counts):
+    """(lo, hi) runs of ``counts`` (candidates per entry) holding about NUMPY_BLOCK_PAIRS candidates
+    each: the joins' temporaries stay bounded."""
+    ends = np.cumsum(counts)
+    cuts = np.unique(np.searchsorted(ends, np.arange(0, int(ends[-1]) if len(ends) else 0, NUMPY_BLOCK_PAIRS),
+                                     side="right"))
+    return zip(cuts, np.append(cuts[1:], len(counts)))
+
+
+def _sorted_pairs(parts):
+    """The (rows of A, rows of B, values) of a join's slices as one set, sorted by A's row then B's."""
+    if not parts:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
+    i, j, v = (np.concatenate(p) for p in zip(*parts))
+    order = np.lexsort((j, i))
+    return i[order].astype(np.int64), j[order].astype(np.int64), v[order]
+
+
 class _GridJoin:
     """The sparse form on a uniform grid: every box is listed in the cells it covers (B's lists in
     CSR form, ``sorted_b[start[c]:start[c + 1]]``), and a pair is kept in the cell of the top-left
@@ -171,14 +195,10 @@ class _GridJoin:
         self.per_entry = self.start[self.cells_a + 1] - self.start[self.cells_a]
         self.candidates = int(self.per_entry.sum())
 
-    def _cell(self, v, v0, g):
-        """The kernel's cell index, int((v - v0) / cell) clamped to [0, g - 1] (v >= v0 here)."""
-        return np.minimum(((v - v0) / self.cell).astype(np.int64), g - 1)
-
     def _register(self, boxes):
         """(cell, row) for every cell each box covers."""
-        cx1, cx2 = self._cell(boxes[:, 0], self.x0, self.gx), self._cell(boxes[:, 2], self.x0, self.gx)
-        cy1, cy2 = self._cell(boxes[:, 1], self.y0, self.gy), self._cell(boxes[:, 3], self.y0, self.gy)
+        cx1, cx2 = (_cell_index(boxes[:, k], self.x0, self.cell, self.gx) for k in (0, 2))
+        cy1, cy2 = (_cell_index(boxes[:, k], self.y0, self.cell, self.gy) for k in (1, 3))
         width = cx2 - cx1 + 1
         counts = width * (cy2 - cy1 + 1)
         rows = np.repeat(np.arange(len(boxes)), counts)
@@ -197,19 +217,14 @@ class _GridJoin:
         parts = run_rows(box_kernels.overlap_rows, len(self.a), self.a, np.ascontiguousarray(self.b[self.sorted_b]),
                          self.start, self.sorted_b, self.x0, self.y0, self.cell, self.gx, self.gy, min_value, code,
                          min_rows=2048)
-        out_a, out_b, out_v = (np.concatenate(p) for p in zip(*parts))
-        order = np.lexsort((out_b, out_a))
-        return out_a[order], out_b[order], out_v[order]
+        return _sorted_pairs(parts)
 
     def pairs(self, min_value: float, metric: str):
         a, b = self.a, self.b
         parts = []
-        ends = np.cumsum(self.per_entry)
-        # A's cell entries in slices of about NUMPY_BLOCK_PAIRS candidates: bounded temporaries.
-        cuts = np.searchsorted(ends, np.arange(0, self.candidates, NUMPY_BLOCK_PAIRS), side="right")
         ax1, ay1, ax2, ay2 = (np.ascontiguousarray(a[:, k]) for k in range(4))
         bx1, by1, bx2, by2 = (np.ascontiguousarray(b[:, k]) for k in range(4))
-        for lo, hi in zip(cuts, np.append(cuts[1:], len(self.per_entry))):
+        for lo, hi in _slices(self.per_entry):  # A's cell entries
             n = self.per_entry[lo:hi]
             entry = np.repeat(np.arange(lo, hi), n)  # which cell entry of A each candidate comes from
             first = np.repeat(self.start[self.cells_a[lo:hi]] - (np.cumsum(n) - n), n)
@@ -221,17 +236,13 @@ class _GridJoin:
             i, j, ix1, entry = i[keep], j[keep], ix1[keep], entry[keep]
             iy1 = np.maximum(ay1[i], by1[j])
             keep = np.minimum(ay2[i], by2[j]) > iy1
-            keep &= (self._cell(iy1, self.y0, self.gy) * self.gx + self._cell(ix1, self.x0, self.gx)
-                     == self.cells_a[entry])
+            keep &= (_cell_index(iy1, self.y0, self.cell, self.gy) * self.gx
+                     + _cell_index(ix1, self.x0, self.cell, self.gx) == self.cells_a[entry])
             i, j = i[keep], j[keep]
             v = np.asarray(_numpy_metric(a[i], b[j], metric), dtype=np.float64)
             good = v >= min_value
             parts.append((i[good], j[good], v[good]))
-        if not parts:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
-        i, j, v = (np.concatenate(p) for p in zip(*parts))
-        order = np.lexsort((j, i))
-        return i[order].astype(np.int64), j[order].astype(np.int64), v[order]
+        return _sorted_pairs(parts)
 
 
 class _CornerJoin:
@@ -288,9 +299,8 @@ class _CornerJoin:
 
     @staticmethod
     def _cells(boxes, x0, y0, cx, cy, gx, gy):
-        ix = np.minimum(((boxes[:, 0] - x0) / cx).astype(np.int64), gx - 1)
-        iy = np.minimum(((boxes[:, 1] - y0) / cy).astype(np.int64), gy - 1)
-        return iy * gx + ix
+        """The cell of each box's top-left corner."""
+        return _cell_index(boxes[:, 1], y0, cy, gy) * gx + _cell_index(boxes[:, 0], x0, cx, gx)
 
     def pairs(self, metric: str):
         a, b, t = self.a, self.sorted_b, self.t
@@ -298,10 +308,7 @@ class _CornerJoin:
         bx1, by1 = np.ascontiguousarray(b[:, 0]), np.ascontiguousarray(b[:, 1])
         wb, hb = self.wb[self.order], self.hb[self.order]
         parts = []
-        ends = np.cumsum(self.per_row)
-        # Rows of A in slices of about NUMPY_BLOCK_PAIRS candidates: bounded temporaries.
-        cuts = np.unique(np.searchsorted(ends, np.arange(0, self.candidates, NUMPY_BLOCK_PAIRS), side="right"))
-        for lo, hi in zip(cuts, np.append(cuts[1:], len(a))):
+        for lo, hi in _slices(self.per_row):  # rows of A
             for first, count in zip(self.first, self.count):
                 n = count[lo:hi]
                 total = int(n.sum())
@@ -319,11 +326,7 @@ class _CornerJoin:
                 v = np.asarray(_numpy_metric(a[i], b[j], metric), dtype=np.float64)
                 good = v >= t
                 parts.append((i[good], self.order[j[good]], v[good]))
-        if not parts:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0)
-        i, j, v = (np.concatenate(p) for p in zip(*parts))
-        order = np.lexsort((j, i))
-        return i[order].astype(np.int64), j[order].astype(np.int64), v[order]
+        return _sorted_pairs(parts)
 
 
 def iou_pairs(boxes1, boxes2, min_value: float, metric: str = "iou"):
@@ -349,7 +352,7 @@ def iou_pairs(boxes1, boxes2, min_value: float, metric: str = "iou"):
         if corner.candidates < CORNER_MAX_CANDIDATES:
             return corner.pairs(metric)
         grid = _GridJoin(a, b)
-        if len(a) * len(b) >= NUMBA_MIN_PAIRS and grid.candidates >= NUMBA_MIN_CANDIDATES:
+        if grid.candidates >= NUMBA_MIN_CANDIDATES:
             return grid.kernel_pairs(float(min_value), code)
         return grid.pairs(float(min_value), metric)
     # Otherwise in row blocks, so memory stays bounded whatever N * M is.

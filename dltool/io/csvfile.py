@@ -401,24 +401,25 @@ class CsvFile:
             if len(used) < ncols and not checks_width and (wrong[odd] & ~blank).any():
                 return None, 0
             odd = odd[blank]
-        parsed = parse(block, buf, starts, ends, odd, ncols, numeric, text)
-        if parsed is None:
-            return None, 0
+        blank_spans = np.column_stack([starts[odd], ends[odd]])  # rows to skip, (start, end) in block
         if len(odd):
             keep = np.ones(len(starts), dtype=bool)
             keep[odd] = False
             starts, ends, lines = starts[keep], ends[keep], lines[keep]
+        parsed = parse(block, buf, starts, ends, blank_spans, ncols, numeric, text)
+        if parsed is None:
+            return None, 0
         values, texts = parsed
         return Chunk(lines, values, None, texts, self.delimiter, data=block, offset=offset, starts=starts,
                      ends=ends), n_lines
 
-    def _numpy_parse(self, block, buf, starts, ends, odd, ncols, numeric, text):
-        """(values, texts) of the rows ``starts``/``ends`` of ``block`` but the blank rows ``odd``,
-        by numpy's parser; None where it refuses a cell or a row."""
+    def _numpy_parse(self, block, buf, starts, ends, blank_spans, ncols, numeric, text):
+        """(values, texts) of the rows ``starts``/``ends`` of ``block``, by numpy's parser, which
+        reads the block without its ``blank_spans``; None where it refuses a cell or a row."""
         used = sorted(set(numeric) | set(text))
         block_in = block
-        if len(odd):
-            cuts = np.concatenate([[0], np.column_stack([starts[odd], ends[odd]]).ravel(), [len(buf)]])
+        if len(blank_spans):
+            cuts = np.concatenate([[0], blank_spans.ravel(), [len(buf)]])
             block_in = b"".join(bytes(block[a:b]) for a, b in zip(cuts[0::2], cuts[1::2]))
         fields, where = _record_fields(used, set(numeric))
         try:
@@ -429,7 +430,7 @@ class CsvFile:
                                  usecols=used if len(used) < ncols else None)  # all: numpy checks widths
         except (ValueError, TypeError):  # a cell numpy refuses, a blank row, bytes that are not UTF-8
             return None
-        if len(rec) != len(starts) - len(odd):
+        if len(rec) != len(starts):
             return None
         runs = {}  # field -> positions in ``numeric`` of its columns, in field order
         for j, k in enumerate(numeric):
@@ -517,7 +518,9 @@ class _KernelParser:
         self.delimiter = delimiter
         self.table, self.tens = csv_kernels.power_of_five_table(), csv_kernels.powers_of_ten()
 
-    def parse(self, block, buf, starts, ends, odd, ncols, numeric, text):
+    def parse(self, block, buf, starts, ends, blank_spans, ncols, numeric, text):
+        """(values, texts) of the rows ``starts``/``ends`` of ``block`` (the kernel reads only them:
+        ``blank_spans`` is for numpy's parser), or None for the csv module to read."""
         from dltool.core.threads import run_rows
 
         raw = block if isinstance(block, bytes) else bytes(block)
@@ -527,13 +530,9 @@ class _KernelParser:
                 raw.decode("utf-8")  # numpy's parser decodes every byte of the block: so do we
             except UnicodeDecodeError:
                 return None
-        if len(odd):
-            keep = np.ones(len(starts), dtype=bool)
-            keep[odd] = False
-            starts, ends = starts[keep], ends[keep]
         n = len(starts)
         if self.rows is not None and n:
-            values = self.rows.next_rows(n, (ends[-1] - starts[0] + 1) / n)
+            values = self.rows.next_rows(n, _row_bytes(starts, ends))
         else:
             values = np.empty((n, self.nnumeric))
         spans = np.empty((n, self.ntext, 2), dtype=np.int64)
@@ -601,10 +600,7 @@ class RowBuffer:
     def add(self, values: np.ndarray, chunk: Chunk | None = None) -> np.ndarray:
         """Append ``values`` (n, width); returns the rows where they now are (a view)."""
         n = len(values)
-        per_row = None
-        if chunk is not None and chunk.starts is not None and n:
-            per_row = (chunk.ends[-1] - chunk.starts[0] + 1) / n
-        self._reserve(n, per_row)
+        self._reserve(n, _row_bytes(chunk.starts, chunk.ends) if chunk is not None else None)
         out = self._array[self.rows:self.rows + n]
         in_place = values.base is self._array and \
             values.__array_interface__["data"][0] == out.__array_interface__["data"][0]
@@ -621,6 +617,13 @@ class RowBuffer:
             self._array.resize((self.rows, self.width), refcheck=False)
         out, self._array = self._array, None
         return out
+
+
+def _row_bytes(starts, ends) -> float | None:
+    """The input's bytes per row, from the spans of a chunk's rows (None without spans or rows)."""
+    if starts is None or len(starts) == 0:
+        return None
+    return (ends[-1] - starts[0] + 1) / len(starts)
 
 
 def _has(block, byte: bytes) -> bool:

@@ -13,12 +13,16 @@ from hypothesis import strategies as st
 from dltool.core import csv_kernels as K
 
 
-def parse_cells(cells, delimiter=","):
-    """(values, hard) of one-cell rows, by the kernel."""
-    data = ("\n".join(cells) + "\n").encode()
+def rows_of(data: bytes):
+    """(buf, starts, ends) of the newline-ended rows of ``data``, as dltool.io.csvfile passes them."""
     buf = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(buf == 10)
-    starts = np.r_[0, ends[:-1] + 1].astype(np.int64)
+    return buf, np.r_[0, ends[:-1] + 1].astype(np.int64), ends
+
+
+def parse_cells(cells, delimiter=","):
+    """(values, hard) of one-cell rows, by the kernel."""
+    buf, starts, ends = rows_of(("\n".join(cells) + "\n").encode())
     n = len(cells)
     values, hard = np.empty((n, 1)), np.zeros((n, 1), dtype=np.bool_)
     bad = K.parse_rows(buf, starts, ends, np.uint8(ord(delimiter)), np.array([K.NUMBER], dtype=np.int8),
@@ -121,9 +125,7 @@ def test_any_cell_is_float_or_flagged(cell):
 
 def test_rows_split_into_numbers_and_text_spans():
     data = b"1.5,name,2e3,skip\n-0,x y,,z\n7,a\n"
-    buf = np.frombuffer(data, dtype=np.uint8)
-    ends = np.flatnonzero(buf == 10)
-    starts = np.r_[0, ends[:-1] + 1].astype(np.int64)
+    buf, starts, ends = rows_of(data)
     kinds = np.array([K.NUMBER, K.TEXT, K.NUMBER, K.SKIP], dtype=np.int8)
     slots = np.array([0, 0, 1, 0], dtype=np.int64)
     values, spans = np.empty((3, 2)), np.zeros((3, 1, 2), dtype=np.int64)

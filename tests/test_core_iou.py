@@ -1,8 +1,8 @@
 """IoU and its variants: dltool.core.iou, on both of its code paths.
 
-Every test that takes the ``path`` fixture runs twice: once with the numpy broadcast formula and once
-with the numba kernels (``dltool.core.box_kernels``), chosen by monkeypatching
-``dltool.core.iou.NUMBA_MIN_PAIRS``. Values are checked against the pair-by-pair loops in
+Every test that takes the ``path`` fixture runs on each code path (see PATHS): the numpy broadcast
+formula, the numba kernels (``dltool.core.box_kernels``), the sparse form's two grids and the IoU
+matrix filled from the cover grid, chosen by monkeypatching the thresholds of ``dltool.core.iou``. Values are checked against the pair-by-pair loops in
 ``reference.py``, against hand-computed tables, and across the two paths.
 """
 
@@ -23,8 +23,10 @@ except ImportError:  # tests/ imported as a package
     from tests.reference import ciou_pair, diou_pair, giou_pair, iou_matrix_loop, iou_pair
 
 ALL_METRICS = list(METRICS)
-# Thresholds (numba's, the corner grid's) that force each code path of box_iou and iou_pairs.
-PATHS = {"numpy": (10**18, 10**18), "numpy-grid": (10**18, 0), "numba": (0, 0)}
+# Thresholds (numba's, the corner grid's, the filled matrix's) that force each code path of
+# box_iou and iou_pairs.
+PATHS = {"numpy": (10**18, 10**18, 10**18), "numpy-grid": (10**18, 0, 10**18), "numba": (0, 0, 10**18),
+         "fill": (10**18, 10**18, 1)}
 HYPOTHESIS = settings(max_examples=100, deadline=None,
                       suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -32,13 +34,16 @@ HYPOTHESIS = settings(max_examples=100, deadline=None,
 @pytest.fixture(params=list(PATHS))
 def path(request, monkeypatch):
     """Force one code path: ``numpy`` (numba's threshold never reached; the sparse form on the corner
-    grid), ``numpy-grid`` (the sparse form on the cover grid) or ``numba`` (always reached)."""
+    grid), ``numpy-grid`` (the sparse form on the cover grid), ``numba`` (always reached) or
+    ``fill`` (the IoU matrix filled from the cover grid's candidates; otherwise as ``numpy``)."""
     _force(monkeypatch, request.param)
     return request.param
 
 
 def _force(mp, name):
-    numba_min, corner_max = PATHS[name]
+    numba_min, corner_max, fill_min = PATHS[name]
+    mp.setattr(iou_mod, "FILL_MIN_PAIRS", fill_min)
+    mp.setattr(iou_mod, "FILL_PAIRS_PER_CANDIDATE", 0)  # whenever FILL_MIN_PAIRS is reached
     mp.setattr(iou_mod, "NUMBA_MIN_PAIRS", numba_min)
     mp.setattr(iou_mod, "NUMBA_MIN_CANDIDATES", numba_min)
     mp.setattr(iou_mod, "CORNER_MAX_CANDIDATES", corner_max)
@@ -227,6 +232,52 @@ def test_numpy_and_numba_paths_agree(metric, kind):
         np.testing.assert_array_equal(a, b)  # the design promise: bit-identical IoU
     else:
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", list(SETS))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_filled_matrix_is_every_pair_bit_for_bit(kind, seed):
+    """The filled matrix leaves pairs that do not overlap at +0.0 and computes the others with the
+    same formula: equal, bit for bit and in the sign of every zero, to computing every pair."""
+    rng = np.random.default_rng(seed)
+    A, B = SETS[kind](rng, 300), SETS[kind](rng, 250)
+    B[:5] = A[:5]  # identical boxes
+    B[5:10] = A[5:10] + np.outer(A[5:10, 2] - A[5:10, 0], [1, 0, 1, 0])  # touching on the right
+    every = on_path("numpy", box_iou, A, B)
+    filled = on_path("fill", box_iou, A, B)
+    np.testing.assert_array_equal(filled, every)
+    assert not np.signbit(filled).any()
+
+
+def test_fill_is_chosen_by_candidates_not_by_size(monkeypatch):
+    """Spread boxes (few candidates) are filled from the grid; one cluster (every pair a
+    candidate) is computed pair by pair; small matrices never build a grid."""
+    filled = []
+    real = iou_mod._GridJoin.fill_iou
+    monkeypatch.setattr(iou_mod._GridJoin, "fill_iou", lambda self, out: (filled.append(1), real(self, out))[1])
+    rng = np.random.default_rng(3)
+    spread = uniform_boxes(rng, 400, extent=2000.0, max_side=30.0)
+    cluster = uniform_boxes(rng, 400, extent=5.0, max_side=30.0)
+    got = box_iou(spread, spread[::-1])
+    assert filled == [1]
+    np.testing.assert_array_equal(got, on_path("numpy", box_iou, spread, spread[::-1]))
+    box_iou(cluster, cluster)
+    assert filled == [1]
+    box_iou(spread[:200], spread[:200])  # 40,000 pairs < FILL_MIN_PAIRS
+    assert filled == [1]
+    box_iou(spread, spread, "giou")  # no overlap is not 0 for the others
+    assert filled == [1]
+
+
+def test_unthresholded_pairs_never_build_a_grid_per_block(monkeypatch):
+    """iou_pairs with a minimum <= 0 lists every pair in row blocks: each block is computed pair
+    by pair, not by a grid over B built again for every block."""
+    monkeypatch.setattr(iou_mod, "_GridJoin", None)
+    rng = np.random.default_rng(4)
+    A, B = uniform_boxes(rng, 30, extent=2000.0), uniform_boxes(rng, 70_000, extent=2000.0)
+    i, j, v = iou_pairs(A, B, 0.0)
+    assert len(v) == 30 * 70_000
+    np.testing.assert_array_equal(v.reshape(30, 70_000), on_path("numpy", box_iou, A, B))
 
 
 def test_path_fixture_really_switches_kernels(monkeypatch):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dltool.core.names import ANCHOR_UPDATES, PRESET_ANCHORS
+from dltool.core.arrays import median
 from dltool.errors import InputError
 
 # Below this many box-anchor pairs numpy beats importing numba and loading its cached kernels.
@@ -99,7 +100,7 @@ def _update(wh: np.ndarray, labels: np.ndarray, k: int, rule: str) -> np.ndarray
         grouped = wh[np.argsort(labels, kind="stable")].T
     for j in np.flatnonzero(counts):
         lo, hi = starts[j], starts[j + 1]
-        out[j] = np.median(grouped[0, lo:hi]), np.median(grouped[1, lo:hi])
+        out[j] = median(grouped[0, lo:hi]), median(grouped[1, lo:hi])
     return out
 
 

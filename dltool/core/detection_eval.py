@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dltool.core.arrays import unique_sorted
 from dltool.core.map_names import COCO_METRICS
 from dltool.errors import InputError
 
@@ -143,13 +144,6 @@ def _check(n_images, n_classes, gt_image, gt_class, gt_box, dt_image, dt_class, 
 
 
 # ------------------------------------------------------------------ groups of one image and class
-
-
-def _unique_sorted(keys: np.ndarray) -> np.ndarray:
-    """np.unique of an already sorted array, without sorting it again."""
-    if len(keys) == 0:
-        return keys
-    return keys[np.concatenate(([True], keys[1:] != keys[:-1]))]
 
 
 def coco_iou(dt_xywh: np.ndarray, gt_xywh: np.ndarray, gt_crowd: np.ndarray) -> np.ndarray:
@@ -299,7 +293,7 @@ def coco_evaluate(n_images: int, n_classes: int, gt_image, gt_class, gt_xywh, dt
     dt_out = (dt_area[None, :] < AREA_RANGES[:, :1]) | (dt_area[None, :] > AREA_RANGES[:, 1:])
 
     # Groups (image, class) holding both detections and ground truth: the only ones with matches.
-    both = np.intersect1d(_unique_sorted(dkey_sorted), _unique_sorted(gkey_sorted), assume_unique=True)
+    both = np.intersect1d(unique_sorted(dkey_sorted), unique_sorted(gkey_sorted), assume_unique=True)
     dt_lo, dt_hi = np.searchsorted(dkey_sorted, both, "left"), np.searchsorted(dkey_sorted, both, "right")
     gt_lo, gt_hi = np.searchsorted(gkey_sorted, both, "left"), np.searchsorted(gkey_sorted, both, "right")
 

@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from dltool.core.arrays import median
+
 #: A grid never has more than this many cells per side.
 MAX_SIDE = 4096
 
@@ -27,7 +29,7 @@ def grid_geometry(boxes: np.ndarray, max_cells: int) -> tuple:
     height = float(boxes[:, 3].max()) - y0
     sides = np.maximum(boxes[:, 2] - boxes[:, 0], boxes[:, 3] - boxes[:, 1])
     floor_cell = math.sqrt(width * height / max_cells) if width * height > 0.0 else 0.0
-    cell = max(float(np.median(sides)), floor_cell, max(width, height) / MAX_SIDE, 1e-12)
+    cell = max(median(sides), floor_cell, max(width, height) / MAX_SIDE, 1e-12)
     gx = min(int(width / cell) + 1, MAX_SIDE)
     gy = min(int(height / cell) + 1, MAX_SIDE)
     return x0, y0, cell, gx, gy

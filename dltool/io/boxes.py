@@ -8,7 +8,6 @@ column through unchanged (and write COCO back as COCO).
 import csv
 import io
 import itertools
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -353,6 +352,8 @@ def _check_geometry(raw: np.ndarray, box_format: str, where) -> None:
 
 
 def _read_coco(text: str, name: str) -> BoxFile:
+    import json  # loaded by parse_json already; not at the top, where every CSV run would pay for it
+
     doc = parse_json(text, name)
     document = None
     if isinstance(doc, dict) and isinstance(doc.get("annotations"), list):

@@ -193,7 +193,7 @@ def test_fast_and_slow_paths_agree(data):
     for block_bytes in (1 << 20, data.draw(st.integers(1, 64))):
         for kernel in (False, True):  # numpy's parser, dltool's numba kernel
             got = read(raw, numeric, text, block_bytes=block_bytes, kernel=kernel)
-            assert got[0] == reference[0]
+            assert vars(got[0]) == vars(reference[0])  # the header: columns, line, delimiter
             same_floats(got[1], reference[1])
 
 

@@ -92,10 +92,11 @@ def _numpy_metric(a: np.ndarray, b: np.ndarray, metric: str, out: np.ndarray | N
         return diou - alpha * v
 
 
-def _numpy_iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, area_a, area_b, out=None):
+def _numpy_iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, area_a, area_b, out=None, some_area=False):
     """Plain IoU with two temporaries, in place in ``out`` (the matrix form's hot path; fresh
     pages cost more than the arithmetic here): the same values, bit for bit, as the general
-    formula. Sides are clipped at 0 so that a product with no overlap is +0.0."""
+    formula. Sides are clipped at 0 so that a product with no overlap is +0.0. ``some_area``: the
+    caller knows that of every pair at least one box has an area, so no union is 0."""
     shape = np.broadcast_shapes(ax1.shape, bx1.shape)
     out = np.empty(shape) if out is None else out
     inter = np.minimum(ax2, bx2, out=out)
@@ -109,6 +110,8 @@ def _numpy_iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, area_a, area_b, out=None)
     inter *= ih
     union = np.add(area_a, area_b, out=other)
     union -= inter
+    if some_area:
+        return np.divide(inter, union, out=out)
     # Where union is 0 both boxes have no area, so inter (already in ``out``) is 0 too.
     np.divide(inter, union, out=out, where=union > 0)
     return out
@@ -141,6 +144,8 @@ def box_iou(boxes1, boxes2, metric: str = "iou") -> np.ndarray:
 
 def _every_pair(a, b, metric: str, code: int) -> np.ndarray:
     """The (N, M) matrix, every pair computed: numpy in row blocks, numba from NUMBA_MIN_PAIRS."""
+    if metric == "iou" and a.shape[0] * b.shape[0] < NUMBA_MIN_PAIRS:
+        return _numpy_iou_matrix(a, b)
     if a.shape[0] * b.shape[0] < NUMBA_MIN_PAIRS:
         out = np.empty((a.shape[0], b.shape[0]))
         rows = max(1, MATRIX_BLOCK_PAIRS // max(1, b.shape[0]))
@@ -155,6 +160,23 @@ def _every_pair(a, b, metric: str, code: int) -> np.ndarray:
 
     out = np.empty((a.shape[0], b.shape[0]))
     run_rows(box_kernels.iou_rows, a.shape[0], a, b, code, out, min_rows=max(1, 100_000 // max(1, b.shape[0])))
+    return out
+
+
+def _numpy_iou_matrix(a, b) -> np.ndarray:
+    """The plain IoU matrix in numpy, in row blocks of A against B's coordinates as contiguous
+    columns (broadcasting against strided columns costs ~20 % more); the general formula's values,
+    bit for bit."""
+    out = np.empty((a.shape[0], b.shape[0]))
+    bx1, by1, bx2, by2 = (np.ascontiguousarray(b[:, k]) for k in range(4))
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (bx2 - bx1) * (by2 - by1)
+    some_area = bool(len(a) and len(b)) and (area_a.min() > 0 or area_b.min() > 0)
+    rows = max(1, MATRIX_BLOCK_PAIRS // max(1, b.shape[0]))
+    for lo in range(0, a.shape[0], rows):
+        ax1, ay1, ax2, ay2 = (a[lo:lo + rows, k:k + 1] for k in range(4))
+        _numpy_iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, area_a[lo:lo + rows, None], area_b,
+                   out[lo:lo + rows], some_area)
     return out
 
 

@@ -8,7 +8,6 @@ column through unchanged (and write COCO back as COCO).
 import csv
 import io
 import itertools
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,30 +26,26 @@ SCORE, CLASS, IMAGE = "score", "class", "image"
 _COCO_FLAT = ("image_id", "category_id", "x", "y", "w", "h", "score")
 
 
-@dataclass
 class BoxFile:
     """Boxes read from one input.
 
     ``kind`` is ``csv`` (``records``: a :class:`CsvRecords`, each row's original cell strings, kept as
     the input's bytes; ``columns`` the header), ``coco`` (``records``: the original dicts) or ``npy``
     (no records). ``lines[i]`` is where row i came from, for messages. ``classes`` and ``images`` are
-    object arrays of labels (as text), or None.
+    object arrays of labels (as text), or None. ``score_column`` is the index of the score cell in a
+    CSV record; ``xywh`` (COCO) the [x, y, w, h] boxes exactly as the file gave them; ``document``
+    (COCO instances) the whole object (images, categories, ...). A plain class: see
+    :class:`dltool.io.csvfile.Chunk`.
     """
 
-    name: str
-    kind: str
-    box_format: str
-    xyxy: np.ndarray
-    scores: np.ndarray | None
-    classes: np.ndarray | None
-    images: np.ndarray | None
-    columns: list
-    records: list | None
-    lines: list
-    delimiter: str = ","
-    score_column: int | None = None  # index of the score cell in a CSV record
-    xywh: np.ndarray | None = None  # COCO: the [x, y, w, h] boxes exactly as the file gave them
-    document: dict | None = None  # COCO instances: the whole object (images, categories, ...)
+    def __init__(self, name: str, kind: str, box_format: str, xyxy: np.ndarray, scores: np.ndarray | None,
+                 classes: np.ndarray | None, images: np.ndarray | None, columns: list, records: list | None,
+                 lines: list, delimiter: str = ",", score_column: int | None = None,
+                 xywh: np.ndarray | None = None, document: dict | None = None):
+        self.name, self.kind, self.box_format, self.xyxy = name, kind, box_format, xyxy
+        self.scores, self.classes, self.images = scores, classes, images
+        self.columns, self.records, self.lines, self.delimiter = columns, records, lines, delimiter
+        self.score_column, self.xywh, self.document = score_column, xywh, document
 
     def __len__(self) -> int:
         return len(self.xyxy)

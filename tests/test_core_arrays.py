@@ -23,7 +23,8 @@ def test_equals_numpy_median(values):
     """The same value; of equal middle values -0.0 and 0.0, either may come out, as the two
     partition the array differently (numpy also sends NaN to the end)."""
     values = np.array(values)
-    assert median(values) == float(np.median(values))
+    with np.errstate(over="ignore"):  # two values near the float limit: both give inf
+        assert median(values) == float(np.median(values))
 
 
 def test_random_arrays_and_input_left_alone():

@@ -92,20 +92,23 @@ def _numpy_metric(a: np.ndarray, b: np.ndarray, metric: str, out: np.ndarray | N
         return diou - alpha * v
 
 
-def _numpy_iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, area_a, area_b, out=None, some_area=False):
+def _numpy_iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, area_a, area_b, out=None, work=None, some_area=False):
     """Plain IoU with two temporaries, in place in ``out`` (the matrix form's hot path; fresh
     pages cost more than the arithmetic here): the same values, bit for bit, as the general
-    formula. Sides are clipped at 0 so that a product with no overlap is +0.0. ``some_area``: the
-    caller knows that of every pair at least one box has an area, so no union is 0."""
+    formula. Sides are clipped at 0 so that a product with no overlap is +0.0.
+
+    ``work``: two arrays of the result's shape for the temporaries, which the matrix form reuses
+    for every block. ``some_area``: the caller knows that of every pair at least one box has an
+    area, so no union is 0.
+    """
     shape = np.broadcast_shapes(ax1.shape, bx1.shape)
     out = np.empty(shape) if out is None else out
+    spare, other = (np.empty(shape), np.empty(shape)) if work is None else work
     inter = np.minimum(ax2, bx2, out=out)
-    spare = np.maximum(ax1, bx1)
-    inter -= spare
+    inter -= np.maximum(ax1, bx1, out=spare)
     np.maximum(inter, 0.0, out=inter)  # iw
     ih = np.minimum(ay2, by2, out=spare)
-    other = np.maximum(ay1, by1)
-    ih -= other
+    ih -= np.maximum(ay1, by1, out=other)
     np.maximum(ih, 0.0, out=ih)
     inter *= ih
     union = np.add(area_a, area_b, out=other)
@@ -166,17 +169,26 @@ def _every_pair(a, b, metric: str, code: int) -> np.ndarray:
 def _numpy_iou_matrix(a, b) -> np.ndarray:
     """The plain IoU matrix in numpy, in row blocks of A against B's coordinates as contiguous
     columns (broadcasting against strided columns costs ~20 % more); the general formula's values,
-    bit for bit."""
+    bit for bit.
+
+    The blocks' two temporaries are allocated once. Fresh ones for every block sit at the top of
+    the heap, and glibc hands them back to the system on every free (its trim threshold starts at
+    128 KiB and only grows once some larger array has been freed): two page-faulting allocations
+    a block. Measured on a 1,000 x 1,000 matrix right after reading the two CSV files: 8-12 ms
+    against 16-21 ms.
+    """
     out = np.empty((a.shape[0], b.shape[0]))
     bx1, by1, bx2, by2 = (np.ascontiguousarray(b[:, k]) for k in range(4))
     area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
     area_b = (bx2 - bx1) * (by2 - by1)
     some_area = bool(len(a) and len(b)) and (area_a.min() > 0 or area_b.min() > 0)
     rows = max(1, MATRIX_BLOCK_PAIRS // max(1, b.shape[0]))
+    work = np.empty((2, min(rows, a.shape[0]), b.shape[0]))
     for lo in range(0, a.shape[0], rows):
         ax1, ay1, ax2, ay2 = (a[lo:lo + rows, k:k + 1] for k in range(4))
-        _numpy_iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, area_a[lo:lo + rows, None], area_b,
-                   out[lo:lo + rows], some_area)
+        block = out[lo:lo + rows]
+        _numpy_iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, area_a[lo:lo + rows, None], area_b, block,
+                   work[:, :len(block)], some_area)
     return out
 
 

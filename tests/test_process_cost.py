@@ -24,11 +24,12 @@ from dltool.cli import main
 main()
 """
 
-# Modules a CSV-in, CSV/npy-out run of iou or nms needs none of: numpy.ma (np.median and np.unique
+# Modules a CSV-in, CSV/npy-out run of iou or nms needs none of: logging (~3 ms: only numba
+# runs write notes, see dltool.notes), numpy.ma (np.median and np.unique
 # import it on their first call, ~15 ms), json (~1.5 ms: only JSON input or output needs it),
 # numba (0.3-0.5 s: only large inputs), scipy (numba's own import of it is hidden), rich (only at
 # a terminal).
-NOT_NEEDED = ["json", "numba", "numpy.ma", "rich", "scipy"]
+NOT_NEEDED = ["json", "logging", "numba", "numpy.ma", "rich", "scipy"]
 
 
 def probe(args, tmp_path, watch=NOT_NEEDED):

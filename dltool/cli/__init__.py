@@ -9,16 +9,15 @@ import errno
 import gc
 import importlib
 import io
-import logging
 import os
 import signal
 import sys
-import traceback
 
 import click
 
 from dltool import __version__
 from dltool.errors import DltoolError, ExitCode
+from dltool.notes import SINK
 
 #: subcommand -> module defining ``command`` (one small module per tool).
 COMMANDS = {
@@ -69,41 +68,33 @@ class RunSettings:
         self.command = None
 
 
-class NoteHandler(logging.Handler):
-    """Notes of the library (the ``dltool`` logger) as ``command: message`` lines on stderr.
+class NoteSink:
+    """Notes of the library (:mod:`dltool.notes`) as ``command: message`` lines on stderr.
 
     Informational notes (``compiling numba kernels...``) are for a person waiting at a terminal;
     warnings show in pipes too. ``-q`` silences both.
     """
 
     def __init__(self, settings: RunSettings):
-        super().__init__(logging.INFO)
         self.settings = settings
 
-    def emit(self, record):
+    def __call__(self, level: str, message: str):
         if self.settings.quiet:
             return
-        if record.levelno < logging.WARNING and not (sys.stderr and sys.stderr.isatty()):
+        if level != "warning" and not (sys.stderr and sys.stderr.isatty()):
             return
         prefix = self.settings.command or "dltool"
-        click.echo(f"{prefix}: {record.getMessage()}", err=True)
+        click.echo(f"{prefix}: {message}", err=True)
 
 
 @contextlib.contextmanager
 def library_notes(settings: RunSettings):
-    """Route the ``dltool`` logger to :class:`NoteHandler` for one invocation, then restore it."""
-    logger = logging.getLogger("dltool")
-    handler = NoteHandler(settings)
-    level, propagate = logger.level, logger.propagate
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+    """Route the library's notes to :class:`NoteSink` for one invocation."""
+    token = SINK.set(NoteSink(settings))
     try:
         yield
     finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-        logger.propagate = propagate
+        SINK.reset(token)
 
 
 def _raise_terminated(signum, frame):
@@ -191,6 +182,8 @@ class DltoolGroup(click.Group):
             code = ExitCode.BAD_INPUT
         except Exception as e:  # a bug: say so in one line, the traceback on request
             if settings.traceback:
+                import traceback  # here, not at the top: only a bug needs it
+
                 traceback.print_exc()
             click.echo(f"Error: internal error: {type(e).__name__}: {e} - this is a bug in dltool; "
                        "re-run with `dltool --traceback ...` to see where, and report it", err=True)

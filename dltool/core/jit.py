@@ -7,19 +7,18 @@ where numba's cache lives, so that compiled kernels never land inside the instal
 1. ``NUMBA_CACHE_DIR``, if the user set it;
 2. else the user cache: ``$XDG_CACHE_HOME/dltool/numba``, or ``~/.cache/dltool/numba``;
 3. where none of these is writable, no disk cache at all: kernels compile in memory for this run
-   only, and the ``dltool.jit`` logger says so once.
+   only, and a note (:mod:`dltool.notes`, logger ``dltool.jit``) says so once.
 
 Importing this module does not import numba; decorating does (kernel modules are imported only
 by the code paths that need them).
 """
 
 import functools
-import logging
 import os
 import sys
 import tempfile
 
-log = logging.getLogger("dltool.jit")
+from dltool.notes import note
 
 #: numba keeps its files below this sub-folder of the user cache (``dltool cache dir``).
 CACHE_SUBDIR = os.path.join("dltool", "numba")
@@ -96,9 +95,9 @@ def _configure() -> bool:
     if folder and _writable(folder):
         config.CACHE_DIR = folder
         return True
-    log.warning("no writable cache directory (tried %s): numba kernels compile in memory for "
-                "this run only - set NUMBA_CACHE_DIR to a writable folder to keep them",
-                folder or "$XDG_CACHE_HOME and ~/.cache")
+    note("warning", f"no writable cache directory (tried {folder or '$XDG_CACHE_HOME and ~/.cache'}): "
+         "numba kernels compile in memory for this run only - set NUMBA_CACHE_DIR to a writable folder "
+         "to keep them", "dltool.jit")
     return False
 
 
@@ -124,7 +123,7 @@ def _import_numba_without_scipy() -> None:
 
 
 def _compile_notice():
-    """A numba event listener that logs, once per process, that kernels are being compiled.
+    """A numba event listener that notes, once per process, that kernels are being compiled.
 
     numba fires ``numba:compile`` only on a cache miss, so a warm run says nothing. (The class is
     made here because its base class is numba's, which this module does not import up front.)
@@ -137,7 +136,7 @@ def _compile_notice():
         def on_start(self, ev):
             if not self.said:
                 self.said = True
-                log.info("compiling numba kernels, first run only (a few seconds)...")
+                note("info", "compiling numba kernels, first run only (a few seconds)...", "dltool.jit")
 
         def on_end(self, ev):
             pass

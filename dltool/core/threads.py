@@ -6,6 +6,7 @@ just as well. Each call here makes its own pool and closes it: no state outlives
 chunk writes only its own rows, so results do not depend on the number of threads.
 """
 
+import contextvars
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -37,5 +38,8 @@ def run_rows(kernel, n: int, *args, min_rows: int = 1, threads: int | None = Non
     chunks = min(n, 4 * threads)
     bounds = [n * k // chunks for k in range(chunks + 1)]
     with ThreadPoolExecutor(threads) as pool:
-        futures = [pool.submit(kernel, *args, lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
+        # Each chunk runs in a copy of the caller's context: numba may compile the kernel on a
+        # worker, and its note must reach the caller's sink (dltool.notes).
+        futures = [pool.submit(contextvars.copy_context().run, kernel, *args, lo, hi)
+                   for lo, hi in zip(bounds[:-1], bounds[1:])]
         return [future.result() for future in futures]

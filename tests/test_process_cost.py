@@ -78,3 +78,14 @@ def test_json_output_still_loads_json(tmp_path):
     code, loaded, _, err = probe(["iou", a, "--min-iou", "0.1", "--format", "json", "-o", tmp_path / "p.json"],
                                  tmp_path, watch=["json"])
     assert (code, loaded) == (0, ["json"]), err
+
+
+def test_anchors_run_on_a_wh_csv_imports_no_label_parsers(tmp_path):
+    """The label readers for VOC (an XML parser, ~3 ms) and COCO (json) load with their formats."""
+    rng = np.random.default_rng(0)
+    np.savetxt(tmp_path / "wh.csv", rng.lognormal(3.5, 0.8, (2000, 2)), delimiter=",", header="w,h",
+               comments="", fmt="%.2f")
+    code, loaded, frozen, err = probe(["anchors-kmeans", tmp_path / "wh.csv", "-k", "5", "--restarts", "1",
+                                       "-o", tmp_path / "anchors.csv"], tmp_path,
+                                      watch=NOT_NEEDED + ["xml.etree.ElementTree"])
+    assert (code, loaded, frozen) == (0, [], True), err

@@ -1,6 +1,5 @@
 """``dltool anchors-kmeans``: anchor boxes from a label set by k-means with d = 1 - IoU."""
 
-import json
 import sys
 
 import click
@@ -164,6 +163,8 @@ def _ints(anchors):
 def _render(fmt, report) -> str:
     anchors = report["anchors"]
     if fmt == "json":
+        import json  # only this format needs it
+
         return json.dumps(report) + "\n"
     if fmt == "darknet":
         return "anchors = " + ",  ".join(f"{w},{h}" for w, h in _ints(anchors)) + "\n"

@@ -24,11 +24,9 @@ The io layer does not import pillow at module level (``dltool --help`` stays lig
 opened inside :func:`_image_size`, header only, never decoded.
 """
 
-import json
 import math
 import os
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -475,6 +473,8 @@ def _is_real(v) -> bool:
 
 
 def _read_coco(path, img_size, notes):
+    import json  # loaded by parse_json already; not at the top, where every CSV or YOLO run would pay
+
     name = input_name(path)
     text = decode_text(read_input(path), name)
     doc = parse_json(text, name)
@@ -585,6 +585,8 @@ def _read_voc(files, img_size, notes, out=None):
     ``(image number, name, x1, y1, x2, y2, difficult, where)`` per object, difficult ones too."""
     boxes, scales = [], []
     difficult = 0
+    import xml.etree.ElementTree as ET  # here: only VOC folders need an XML parser (~3 ms to import)
+
     size_fix = "each annotation needs <size><width>W</width><height>H</height></size> (or pass --img-size 0)"
     for f in files:
         try:

@@ -366,6 +366,28 @@ def test_npz_str_bytes_float_and_bool_labels(tmp_path):
         assert labels(read_dataset(str(npz(tmp_path / "d.npz", X=X, y=y)))) == expected
 
 
+@pytest.mark.parametrize("y", [
+    np.array([3, -1, 10**15, 3, 0, -1, 7], dtype=np.int64), np.array([255, 0, 7, 255], dtype=np.uint8),
+    np.array([2.0, -0.0, 0.0, 1e15, 2.0, -3.0]), np.array([True, False, False, True]),
+    np.random.default_rng(0).integers(0, 5, 5000)])
+def test_npz_number_labels_are_each_rows_own_text(tmp_path, y):
+    """Written once per class, the texts are those of one str() a row: "0" for -0.0, "True"."""
+    X = np.ones((len(y), 1))
+    one_each = [str(bool(v)) if y.dtype.kind == "b" else str(int(v)) for v in y.tolist()]
+    assert labels(read_dataset(str(npz(tmp_path / "d.npz", X=X, y=y)))) == one_each
+
+
+def test_npz_by_path_never_holds_the_file_beside_the_arrays(tmp_path, monkeypatch):
+    """A file's arrays are read straight from it: the reader never reads the whole file."""
+    import dltool.io.datasets as datasets
+
+    path = npz(tmp_path / "d.npz", X=np.arange(20.0).reshape(10, 2), y=np.arange(10) % 2)
+    monkeypatch.setattr(datasets, "read_input", lambda p: pytest.fail("read the whole file"))
+    ds = read_dataset(str(path))
+    np.testing.assert_array_equal(ds.X, np.arange(20.0).reshape(10, 2))
+    assert labels(ds) == [str(v % 2) for v in range(10)]
+
+
 def test_npz_on_stdin_and_by_format(tmp_path, stdin):
     path = npz(tmp_path / "d.npz", X=np.eye(2), y=np.array(["a", "b"]))
     stdin(path.read_bytes())

@@ -41,12 +41,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dltool.core.arrays import unique_sorted
 from dltool.core.names import DATA_FORMATS
 from dltool.errors import InputError
 from dltool.io.csvfile import CsvFile, RowBuffer, field_count_message
 from dltool.io.formats import EXTENSIONS
 from dltool.io.images import IMAGE_EXTENSIONS, UnreadableImage, image_signature, load_image
-from dltool.io.streams import input_name, open_input, open_npz, read_input, unlistable_folder
+from dltool.io.streams import input_name, open_npz, read_head, read_input, unlistable_folder
 from dltool.io.tabular import is_number
 
 #: ``--input-format`` choices of ``train-logreg`` and ``predict``.
@@ -167,7 +168,7 @@ def read_dataset(path: str, label_column: str | None = None, require_labels: boo
     if kind == "csv":
         dataset = _read_csv(data, name, path, label_column, require_labels, expected_features)
     elif kind == "npz":
-        dataset = _read_npz(read_input(path) if data is None else data, name, require_labels)
+        dataset = _read_npz(path if data is None else data, name, require_labels)
     else:
         dataset = _read_images(path, name, require_labels, image_size)
     if expected_features is not None and kind != "csv":
@@ -212,8 +213,7 @@ def _detect(path: str, input_format: str):
         return "npz", None
     if lower.endswith(EXTENSIONS["csv"] + EXTENSIONS["tsv"] + EXTENSIONS["txt"]):
         return "csv", None
-    with open_input(path) as f:
-        head = f.read(16)
+    head = read_head(path, 16)
     if lower.endswith(EXTENSIONS["npy"]) or head.startswith(_NPY_MAGIC):
         raise InputError(f"an .npy file holds one array; features and labels go together in an .npz - "
                          f"{_NPZ_FIX}", path)
@@ -397,11 +397,13 @@ def _number(cell: str, column: str, where: str, delimiter: str) -> float:
 # -------------------------------------------------------------------- NPZ
 
 
-def _read_npz(data, name, require_labels) -> Dataset:
-    if data.startswith(_NPY_MAGIC):
+def _read_npz(source, name, require_labels) -> Dataset:
+    """``source``: the bytes of standard input, or a file's path (read array by array)."""
+    head = source[:len(_NPY_MAGIC)] if isinstance(source, bytes) else read_head(source, len(_NPY_MAGIC))
+    if head == _NPY_MAGIC:
         raise InputError(f"an .npy file holds one array; features and labels go together in an .npz - "
                          f"{_NPZ_FIX}", name)
-    with open_npz(data, name, _NPZ_FIX) as npz:
+    with open_npz(source, name, _NPZ_FIX) as npz:
         keys = list(npz.files)
         if "X" not in keys:
             raise InputError(f"no array named X: the file holds {_names(keys) or 'no arrays'} - expected "
@@ -461,11 +463,9 @@ def _npz_labels(y: np.ndarray, name: str) -> np.ndarray:
     """Labels as text: integers and whole floats as ``"3"``, strings stripped."""
     where = f"{name}: y"
     kind = y.dtype.kind
-    if kind in "iu":
-        text = [str(int(v)) for v in y.tolist()]
-    elif kind == "b":
-        text = [str(bool(v)) for v in y.tolist()]
-    elif kind == "f":
+    if kind in "iub":
+        return _number_labels(y)
+    if kind == "f":
         bad = ~np.isfinite(y)
         if bad.any():
             i = int(np.argmax(bad))
@@ -474,8 +474,8 @@ def _npz_labels(y: np.ndarray, name: str) -> np.ndarray:
         if frac.any():
             i = int(np.argmax(frac))
             raise InputError(f"y[{i}] is {y[i]}: labels must be class names or whole numbers", where)
-        text = [str(int(v)) for v in y.tolist()]
-    elif kind in "US":
+        return _number_labels(y)
+    if kind in "US":
         text = []
         for i, v in enumerate(y.tolist()):
             if isinstance(v, bytes):
@@ -490,6 +490,15 @@ def _npz_labels(y: np.ndarray, name: str) -> np.ndarray:
     else:
         raise InputError(f"y has dtype {y.dtype}, expected class labels (integers or strings)", where)
     return _texts(text)
+
+
+def _number_labels(y: np.ndarray) -> np.ndarray:
+    """Integer, boolean or whole-float labels as text (``"3"``, ``"True"``): each distinct value
+    is written once and the rows take their class's string (2M labels: 0.05 s instead of 0.6 s
+    for one str() a row)."""
+    values = unique_sorted(np.sort(y))
+    text = [str(bool(v)) if y.dtype.kind == "b" else str(int(v)) for v in values.tolist()]
+    return _texts(text)[np.searchsorted(values, y)]
 
 
 # -------------------------------------------------------------------- image folders

@@ -54,9 +54,9 @@ def _metric_code(metric: str) -> int:
     return METRICS[metric][0]
 
 
-def _numpy_metric(a: np.ndarray, b: np.ndarray, metric: str, out: np.ndarray | None = None) -> np.ndarray:
-    """Broadcast formula for small inputs: ``a`` and ``b`` broadcast against each other; plain IoU
-    is written into ``out`` when given (the other metrics return a new array).
+def _numpy_metric(a: np.ndarray, b: np.ndarray, metric: str) -> np.ndarray:
+    """Broadcast formula: ``a`` and ``b`` broadcast against each other (pairs of the sparse forms,
+    row blocks of the GIoU/DIoU/CIoU matrix; the IoU matrix has :func:`_numpy_iou_matrix`).
 
     Same operation order as ``box_kernels._pair_metric``, so IoU values are bit-identical.
     """
@@ -65,15 +65,13 @@ def _numpy_metric(a: np.ndarray, b: np.ndarray, metric: str, out: np.ndarray | N
     area_a = (ax2 - ax1) * (ay2 - ay1)
     area_b = (bx2 - bx1) * (by2 - by1)
     if metric == "iou":
-        return _numpy_iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, area_a, area_b, out)
+        return _numpy_iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, area_a, area_b)
     iw = np.minimum(ax2, bx2) - np.maximum(ax1, bx1)
     ih = np.minimum(ay2, by2) - np.maximum(ay1, by1)
     inter = np.where((iw > 0) & (ih > 0), iw * ih, 0.0)
     union = area_a + area_b - inter
     with np.errstate(divide="ignore", invalid="ignore"):
         iou = np.where(union > 0, inter / union, 0.0)
-        if metric == "iou":
-            return iou
         cw = np.maximum(ax2, bx2) - np.minimum(ax1, bx1)
         ch = np.maximum(ay2, by2) - np.minimum(ay1, by1)
         if metric == "giou":
@@ -93,8 +91,8 @@ def _numpy_metric(a: np.ndarray, b: np.ndarray, metric: str, out: np.ndarray | N
 
 
 def _numpy_iou(ax1, ay1, ax2, ay2, bx1, by1, bx2, by2, area_a, area_b, out=None, work=None, some_area=False):
-    """Plain IoU with two temporaries, in place in ``out`` (the matrix form's hot path; fresh
-    pages cost more than the arithmetic here): the same values, bit for bit, as the general
+    """Plain IoU with two temporaries, in place in ``out`` when given (the matrix form's hot path;
+    fresh pages cost more than the arithmetic here): the same values, bit for bit, as the general
     formula. Sides are clipped at 0 so that a product with no overlap is +0.0.
 
     ``work``: two arrays of the result's shape for the temporaries, which the matrix form reuses
@@ -147,22 +145,19 @@ def box_iou(boxes1, boxes2, metric: str = "iou") -> np.ndarray:
 
 def _every_pair(a, b, metric: str, code: int) -> np.ndarray:
     """The (N, M) matrix, every pair computed: numpy in row blocks, numba from NUMBA_MIN_PAIRS."""
-    if metric == "iou" and a.shape[0] * b.shape[0] < NUMBA_MIN_PAIRS:
-        return _numpy_iou_matrix(a, b)
-    if a.shape[0] * b.shape[0] < NUMBA_MIN_PAIRS:
-        out = np.empty((a.shape[0], b.shape[0]))
-        rows = max(1, MATRIX_BLOCK_PAIRS // max(1, b.shape[0]))
-        for lo in range(0, a.shape[0], rows):
-            block = out[lo:lo + rows]
-            value = _numpy_metric(a[lo:lo + rows, None, :], b[None, :, :], metric, block)
-            if value is not block:
-                block[...] = value
-        return out
-    from dltool.core import box_kernels
-    from dltool.core.threads import run_rows
+    if a.shape[0] * b.shape[0] >= NUMBA_MIN_PAIRS:
+        from dltool.core import box_kernels
+        from dltool.core.threads import run_rows
 
+        out = np.empty((a.shape[0], b.shape[0]))
+        run_rows(box_kernels.iou_rows, a.shape[0], a, b, code, out, min_rows=max(1, 100_000 // max(1, b.shape[0])))
+        return out
+    if metric == "iou":
+        return _numpy_iou_matrix(a, b)
     out = np.empty((a.shape[0], b.shape[0]))
-    run_rows(box_kernels.iou_rows, a.shape[0], a, b, code, out, min_rows=max(1, 100_000 // max(1, b.shape[0])))
+    rows = max(1, MATRIX_BLOCK_PAIRS // max(1, b.shape[0]))
+    for lo in range(0, a.shape[0], rows):
+        out[lo:lo + rows] = _numpy_metric(a[lo:lo + rows, None, :], b[None, :, :], metric)
     return out
 
 

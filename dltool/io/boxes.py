@@ -15,10 +15,9 @@ from dltool.core.boxes import BOX_FORMATS, MAX_COORDINATE, box_convert
 from dltool.errors import InputError
 from dltool.io import formats
 from dltool.io.csvfile import CsvFile, field_count_message
-from dltool.io.streams import decode_text, input_name, parse_json, read_input
+from dltool.io.streams import NPY_MAGIC, decode_text, input_name, parse_json, read_input
 from dltool.io.tabular import cell_text, is_number
 
-_NPY_MAGIC = b"\x93NUMPY"
 _WRITE_ROWS = 32768  # kept rows copied out of the input per numpy gather
 # Column names dltool gives a meaning to (matched case-insensitively); all others ride along.
 SCORE, CLASS, IMAGE = "score", "class", "image"
@@ -217,7 +216,7 @@ def detect_format(path: str, data: bytes, input_format: str) -> str:
     fmt = formats.format_from_extension(path, formats.BOX_FORMATS)
     if fmt is not None:
         return fmt
-    if data.startswith(_NPY_MAGIC):
+    if data.startswith(NPY_MAGIC):
         return "npy"
     head = data.lstrip()[:1]
     if head in (b"[", b"{"):

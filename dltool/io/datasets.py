@@ -47,11 +47,9 @@ from dltool.errors import InputError
 from dltool.io.csvfile import CsvFile, RowBuffer, field_count_message
 from dltool.io.formats import EXTENSIONS
 from dltool.io.images import IMAGE_EXTENSIONS, UnreadableImage, image_signature, load_image
-from dltool.io.streams import input_name, open_npz, read_head, read_input, unlistable_folder
+from dltool.io.streams import NPY_MAGIC, ZIP_MAGIC, input_name, open_npz, read_head, read_input, unlistable_folder
 from dltool.io.tabular import is_number
 
-#: ``--input-format`` choices of ``train-logreg`` and ``predict``.
-_ZIP_MAGIC, _NPY_MAGIC = b"PK\x03\x04", b"\x93NUMPY"
 # Spellings of a missing value, matched case-insensitively after stripping.
 _MISSING = {"", "na", "n/a", "nan", "null", "none", "?", "-", "--", "missing", "#n/a"}
 _MISSING_FIX = "missing values are not supported; fill or drop them"
@@ -195,7 +193,7 @@ def _detect(path: str, input_format: str):
                              "<stdin>")
         data = read_input(path)
         if input_format == "auto":
-            return ("npz" if data.startswith(_ZIP_MAGIC) else "csv"), data
+            return ("npz" if data.startswith(ZIP_MAGIC) else "csv"), data
         return input_format, data
     if os.path.isdir(path):
         if input_format in ("csv", "npz"):
@@ -214,13 +212,13 @@ def _detect(path: str, input_format: str):
     if lower.endswith(EXTENSIONS["csv"] + EXTENSIONS["tsv"] + EXTENSIONS["txt"]):
         return "csv", None
     head = read_head(path, 16)
-    if lower.endswith(EXTENSIONS["npy"]) or head.startswith(_NPY_MAGIC):
+    if lower.endswith(EXTENSIONS["npy"]) or head.startswith(NPY_MAGIC):
         raise InputError(f"an .npy file holds one array; features and labels go together in an .npz - "
                          f"{_NPZ_FIX}", path)
     if lower.endswith(IMAGE_EXTENSIONS) or image_signature(head):
         raise InputError("is a single image: give the folder that holds the images (one subfolder "
                          "per class for training)", path)
-    return ("npz" if head.startswith(_ZIP_MAGIC) else "csv"), None
+    return ("npz" if head.startswith(ZIP_MAGIC) else "csv"), None
 
 
 def _names(names, limit: int = 8) -> str:
@@ -399,8 +397,8 @@ def _number(cell: str, column: str, where: str, delimiter: str) -> float:
 
 def _read_npz(source, name, require_labels) -> Dataset:
     """``source``: the bytes of standard input, or a file's path (read array by array)."""
-    head = source[:len(_NPY_MAGIC)] if isinstance(source, bytes) else read_head(source, len(_NPY_MAGIC))
-    if head == _NPY_MAGIC:
+    head = source[:len(NPY_MAGIC)] if isinstance(source, bytes) else read_head(source, len(NPY_MAGIC))
+    if head == NPY_MAGIC:
         raise InputError(f"an .npy file holds one array; features and labels go together in an .npz - "
                          f"{_NPZ_FIX}", name)
     with open_npz(source, name, _NPZ_FIX) as npz:

@@ -18,6 +18,10 @@ def input_name(path: str) -> str:
     return "<stdin>" if path == "-" else path
 
 
+#: The first bytes of a zip archive (so of an ``.npz``) and of an ``.npy`` file.
+ZIP_MAGIC, NPY_MAGIC = b"PK\x03\x04", b"\x93NUMPY"
+
+
 def read_input(path: str) -> bytes:
     """All bytes of a file, or of standard input for ``-``.
 
@@ -87,8 +91,8 @@ def open_npz(source, name: str, fix: str):
     import numpy as np
 
     from_bytes = isinstance(source, (bytes, bytearray))
-    head = bytes(source[:4]) if from_bytes else read_head(source, 4)
-    if head != b"PK\x03\x04":
+    head = bytes(source[:len(ZIP_MAGIC)]) if from_bytes else read_head(source, len(ZIP_MAGIC))
+    if head != ZIP_MAGIC:
         raise InputError(f"not an .npz archive (a zip of .npy arrays) - {fix}", name)
     try:
         return np.load(io.BytesIO(source) if from_bytes else source, allow_pickle=False)
